@@ -1,0 +1,158 @@
+"""Format detection, decoding and the files nobody should be able to import."""
+
+import codecs
+from pathlib import Path
+
+import pytest
+
+from reviewmgr.importers import ImportFileError, detect_format, parse
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "import"
+
+RIS = b"TY  - JOUR\nTI  - A title\nER  - \n"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("normalise.ris", "ris"),
+        ("latex.bib", "bibtex"),
+        ("sample.nbib", "medline"),
+        ("pubmed.xml", "pubmed-xml"),
+        ("endnote_utf16.xml", "endnote-xml"),
+        ("sample.enw", "endnote-tagged"),
+        ("sample.ciw", "wos"),
+        ("scopus.csv", "csv"),
+        ("european.csv", "csv"),
+        ("pipe_list.tsv", "csv"),
+    ],
+)
+def test_each_format_is_recognised_from_its_content(name, expected):
+    assert detect_format((DATA / name).read_bytes(), name) == expected
+
+
+def test_content_wins_over_the_file_extension():
+    assert detect_format(RIS, "export.txt") == "ris"
+    assert detect_format(RIS, "export.bib") == "ris"
+    medline = (DATA / "sample.nbib").read_bytes()
+    assert detect_format(medline, "pubmed.ris") == "medline"
+
+
+def test_empty_file_is_refused_with_a_plain_message():
+    for data in (b"", b"  \n\r\n\t"):
+        with pytest.raises(ImportFileError) as error:
+            parse(data)
+        assert str(error.value) == "The file is empty."
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n",
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10",
+        b"\xff\xd8\xff\xe0\x00\x10JFIF\x00",
+        b"\x00\x01\x02\x03\x04binary\x00\x00\x00\x05\x06",
+    ],
+    ids=["pdf", "png", "jpeg", "nul-bytes"],
+)
+def test_binary_file_is_refused_with_a_plain_message(data):
+    with pytest.raises(ImportFileError) as error:
+        detect_format(data, "upload.ris")
+    assert str(error.value) == (
+        "This looks like a binary file (e.g. a PDF or image), not a reference export."
+    )
+    with pytest.raises(ImportFileError):
+        parse(data, format="ris")
+
+
+def test_unknown_text_is_refused_naming_the_formats_we_read():
+    data = b"Dear colleague,\nplease find the references attached.\nBest wishes\n"
+    with pytest.raises(ImportFileError) as error:
+        parse(data, filename="notes.txt")
+    assert str(error.value) == (
+        "Unrecognised format: expected RIS, BibTeX, PubMed (MEDLINE or XML), EndNote XML, "
+        "Web of Science, CSV or Excel."
+    )
+
+
+def test_xml_of_another_kind_is_unrecognised():
+    data = b'<?xml version="1.0"?><collection><record><datafield tag="245"/></record></collection>'
+    with pytest.raises(ImportFileError, match="Unrecognised format"):
+        detect_format(data, "marc.xml")
+
+
+def test_a_zip_that_is_not_a_workbook_is_refused():
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("refs.ris", RIS)
+    with pytest.raises(ImportFileError, match="ZIP archive"):
+        detect_format(buffer.getvalue(), "refs.zip")
+
+
+def test_utf8_with_bom_is_read():
+    result = parse(codecs.BOM_UTF8 + "TY  - JOUR\nTI  - Ünïcode\nER  - \n".encode())
+    assert result.records[0].title == "Ünïcode"
+    assert result.warnings == []
+
+
+def test_utf16_with_bom_is_read():
+    data = codecs.BOM_UTF16_LE + "TY  - JOUR\nTI  - Ünïcode\nER  - \n".encode("utf-16-le")
+    assert parse(data).records[0].title == "Ünïcode"
+
+
+def test_utf16_without_a_bom_is_read():
+    data = "TY  - JOUR\nTI  - No BOM here\nER  - \n".encode("utf-16-le")
+    assert parse(data).records[0].title == "No BOM here"
+
+
+def test_legacy_windows_encoding_is_read_with_a_warning():
+    result = parse((DATA / "cp1252.ris").read_bytes(), filename="cp1252.ris")
+    record = result.records[0]
+    assert record.title == "Café au lait spots in naïve patients \u2013 a review"
+    assert record.authors == ["Pérez, José"]
+    assert "Windows-1252" in result.warnings[0]
+
+
+def test_crlf_and_stray_cr_line_ends_are_read():
+    result = parse((DATA / "crcrlf.ris").read_bytes())
+    assert [record.title for record in result.records] == ["First", "Second"]
+    assert [record.line for record in result.records] == [1, 5]
+    mac = parse(RIS.replace(b"\n", b"\r"))
+    assert mac.records[0].title == "A title"
+
+
+def test_an_explicit_format_skips_detection():
+    assert parse(RIS, format="ris").format == "ris"
+
+
+def test_an_unknown_format_name_is_refused():
+    with pytest.raises(ImportFileError, match="Unknown import format"):
+        parse(RIS, format="marc")
+
+
+def test_empty_file_with_an_explicit_format_is_called_empty():
+    with pytest.raises(ImportFileError, match="^The file is empty.$"):
+        parse(b"", format="xlsx")
+
+
+def test_excel_format_is_refused_for_a_text_file():
+    with pytest.raises(ImportFileError, match="not an Excel workbook"):
+        parse(b"title\nA\n", format="xlsx")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["normalise.ris", "latex.bib", "sample.nbib", "pubmed.xml", "endnote_utf16.xml",
+     "sample.enw", "sample.ciw", "rayyan.csv", "european.csv"],
+)  # fmt: skip
+def test_a_file_cut_anywhere_gives_records_or_an_import_error(name):
+    data = (DATA / name).read_bytes()
+    for cut in range(1, len(data), max(1, len(data) // 37)):
+        for lenient in (False, True):
+            try:
+                parse(data[:cut], filename=name, lenient=lenient)
+            except ImportFileError as error:
+                assert str(error)
