@@ -1,0 +1,396 @@
+"""Deduplication benchmark: the engine against labelled real sets, and against bib-dedupe.
+
+    .venv/bin/python -m benches.dedup_bench              # the six labelled sets
+    .venv/bin/python -m benches.dedup_bench --speed      # synthetic 10k, 30k, 100k records
+    .venv/bin/python -m benches.dedup_bench --no-bibdedupe --sets bibdedupe_stroke
+
+Counting follows ../shared/corpus/dedup/SOURCES.md (bib-dedupe's convention): every
+group keeps one record (its lowest id) and the rest are removed. A true singleton that
+is removed is a false positive; in a true cluster all removed records are true
+positives, every kept record beyond the first is a false negative, and a cluster with
+nothing kept counts one false positive. Sensitivity = TP / (TP + FN) over the
+duplicates to remove; specificity = TN / (TN + FP) over the distinct works.
+
+bib-dedupe runs in its own virtual environment (benches/.envs/bibdedupe), created on
+first use with `python -m venv` and `pip install bib-dedupe`; it is never a dependency
+of the product.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from reviewmgr.dedup import CandidateGroup, DedupRecord, find_duplicates
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus" / "dedup"
+ENV_DIR = ROOT / "benches" / ".envs" / "bibdedupe"
+RUNNER = ROOT / "benches" / "_bibdedupe_runner.py"
+BIBDEDUPE_PYTHONS = (
+    "/root/.pyenv/versions/3.13.0/bin/python3",
+    "/root/.pyenv/versions/3.12.1/bin/python3",
+    sys.executable,
+)
+SETS = (
+    "asysd_diabetes",
+    "bibdedupe_cytology_screening",
+    "bibdedupe_haematology",
+    "bibdedupe_respiratory",
+    "bibdedupe_stroke",
+    "bibdedupe_special_cases",
+)
+ENTRY_TYPES = {"article": "journal-article", "inproceedings": "conference-paper"}
+
+csv.field_size_limit(10_000_000)
+
+
+@dataclass
+class LabelledSet:
+    name: str
+    records: list[DedupRecord]
+    clusters: list[set[int]]  # true duplicate clusters (size >= 2)
+
+
+# ------------------------------------------------------------------------ loading
+
+# ASySD writes authors as "Adeli K.Lewis G. F.": surname, initials with full stops, and
+# the next surname glued on.
+_ASYSD_AUTHOR = re.compile(r"\s*(.+?)\s+((?:[A-Z][a-z]?\.[\s-]*)+)(?=[A-Z]|$)")
+
+
+def split_authors(value: str) -> tuple[str, ...]:
+    """Author names from "Surname, A. and Other, B." or ASySD's "Surname A.Other B."."""
+    value = (value or "").strip()
+    if not value:
+        return ()
+    if " and " in value or "," in value:
+        return tuple(name.strip() for name in value.split(" and ") if name.strip())
+    found = _ASYSD_AUTHOR.findall(value)
+    if found and sum(len(s) + len(i) for s, i in found) >= len(value.replace(" ", "")) * 0.8:
+        return tuple(f"{surname}, {initials.strip()}" for surname, initials in found)
+    return (value,)
+
+
+def _year(value: str) -> int | None:
+    match = re.search(r"\d{4}", value or "")
+    return int(match.group(0)) if match else None
+
+
+def _id_number(value: str) -> int:
+    return int(re.sub(r"\D", "", value))
+
+
+def _read_csv(path: Path, encoding: str = "utf-8") -> list[dict[str, str]]:
+    with path.open(encoding=encoding, newline="") as handle:
+        return [{k: _clean(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+
+
+def _clean(value: str | None) -> str:
+    """The cell's text; R's "NA" (ASySD's export) means empty."""
+    value = (value or "").strip()
+    return "" if value in {"NA", "N/A", "n/a"} else value
+
+
+def _read_clusters(path: Path) -> list[set[int]]:
+    return [
+        {_id_number(part) for part in row["merged_ids"].split(";")}
+        for row in _read_csv(path)
+        if row["merged_ids"]
+    ]
+
+
+def load_bibdedupe_set(name: str) -> LabelledSet:
+    folder = CORPUS / name
+    records = []
+    for row in _read_csv(folder / "records_pre_merged.csv"):
+        entry_type = row.get("ENTRYTYPE", "")
+        records.append(
+            DedupRecord(
+                id=_id_number(row["ID"]),
+                title=row.get("title", ""),
+                authors=split_authors(row.get("author", "")),
+                year=_year(row.get("year", "")),
+                journal=row.get("journal", "") or row.get("booktitle", ""),
+                volume=row.get("volume", ""),
+                issue=row.get("number", "") or row.get("issue", ""),
+                pages=row.get("pages", ""),
+                doi=row.get("doi", ""),
+                type=ENTRY_TYPES.get(entry_type, entry_type),
+                abstract=row.get("abstract", ""),
+            )
+        )
+    return LabelledSet(name, records, _read_clusters(folder / "merged_record_ids.csv"))
+
+
+def load_asysd_diabetes() -> LabelledSet:
+    """The ASySD Diabetes set. Its `source` column says which record of each work is kept
+    but not which work a duplicate belongs to, so clusters come from bib-dedupe's file
+    (SOURCES.md: it agrees with `source` on 571 of 573 clusters)."""
+    folder = CORPUS / "asysd_diabetes"
+    records = [
+        DedupRecord(
+            id=int(row["record_id"]),
+            title=row["title"],
+            authors=split_authors(row["author"]),
+            year=_year(row["year"]),
+            journal=row["journal"],
+            volume=row["volume"],
+            issue=row["number"],
+            pages=row["pages"],
+            doi=row["doi"],
+            abstract=row["abstract"],
+        )
+        for row in _read_csv(folder / "labelled_test_set.csv", encoding="cp1252")
+    ]
+    return LabelledSet(
+        "asysd_diabetes", records, _read_clusters(folder / "merged_record_ids_from_bib-dedupe.csv")
+    )
+
+
+def load_set(name: str) -> LabelledSet:
+    return load_asysd_diabetes() if name == "asysd_diabetes" else load_bibdedupe_set(name)
+
+
+# ------------------------------------------------------------------------ scoring
+
+
+def evaluate(
+    predicted: Iterable[Iterable[int]], all_ids: Iterable[int], clusters: list[set[int]]
+) -> dict[str, float]:
+    """TP/FP/FN/TN, sensitivity, specificity and precision as SOURCES.md defines them."""
+    removed: set[int] = set()
+    for group in predicted:
+        ordered = sorted(group)
+        removed.update(ordered[1:])
+    in_cluster = set().union(*clusters) if clusters else set()
+    tp = fp = fn = tn = 0
+    for record_id in all_ids:
+        if record_id not in in_cluster:
+            if record_id in removed:
+                fp += 1
+            else:
+                tn += 1
+    for cluster in clusters:
+        kept = len(cluster - removed)
+        if kept == 0:
+            fp += 1
+            tp += len(cluster) - 1
+        else:
+            tn += 1
+            fn += kept - 1
+            tp += len(cluster) - kept
+    return {
+        "TP": tp,
+        "FP": fp,
+        "FN": fn,
+        "TN": tn,
+        "sensitivity": tp / (tp + fn) if tp + fn else 1.0,
+        "specificity": tn / (tn + fp) if tn + fp else 1.0,
+        "precision": tp / (tp + fp) if tp + fp else 1.0,
+    }
+
+
+# ---------------------------------------------------------------------- bib-dedupe
+
+
+def ensure_bibdedupe_env() -> Path:
+    """The bib-dedupe interpreter, creating its virtual environment on first use."""
+    python = ENV_DIR / "bin" / "python"
+    if python.exists():
+        probe = subprocess.run(
+            [str(python), "-c", "import bib_dedupe"], capture_output=True, check=False
+        )
+        if probe.returncode == 0:
+            return python
+    for base in BIBDEDUPE_PYTHONS:
+        if not Path(base).exists():
+            continue
+        print(f"creating {ENV_DIR} with {base} and installing bib-dedupe ...", flush=True)
+        subprocess.run([base, "-m", "venv", "--clear", str(ENV_DIR)], check=True)
+        install = subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "bib-dedupe"], check=False
+        )
+        if install.returncode == 0:
+            return python
+    raise RuntimeError("bib-dedupe could not be installed in benches/.envs/bibdedupe")
+
+
+def _bibdedupe_csv(records: list[DedupRecord], path: Path) -> None:
+    columns = [
+        "ID",
+        "ENTRYTYPE",
+        "author",
+        "title",
+        "year",
+        "journal",
+        "booktitle",
+        "volume",
+        "number",
+        "pages",
+        "doi",
+        "abstract",
+    ]
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        for r in records:
+            conference = r.type == "conference-paper"
+            writer.writerow(
+                {
+                    "ID": f"id_{r.id:07d}",
+                    "ENTRYTYPE": "inproceedings" if conference else "article",
+                    "author": " and ".join(r.authors),
+                    "title": r.title,
+                    "year": r.year or "",
+                    "journal": "" if conference else r.journal,
+                    "booktitle": r.journal if conference else "",
+                    "volume": r.volume,
+                    "number": r.issue,
+                    "pages": r.pages,
+                    "doi": r.doi,
+                    "abstract": r.abstract,
+                }
+            )
+
+
+def run_bibdedupe(python: Path, records: list[DedupRecord]) -> tuple[list[set[int]], float]:
+    """bib-dedupe's duplicate groups ("maybe" pairs left out) and its own run time."""
+    with tempfile.TemporaryDirectory() as folder:
+        source, target = Path(folder, "records.csv"), Path(folder, "result.json")
+        _bibdedupe_csv(records, source)
+        subprocess.run(
+            [str(python), str(RUNNER), str(source), str(target)],
+            check=True,
+            env={**os.environ, "PYTHONWARNINGS": "ignore"},
+            stdout=subprocess.DEVNULL,
+        )
+        result = json.loads(target.read_text(encoding="utf-8"))
+    groups = [{_id_number(i) for i in group} for group in result["groups"]]
+    return groups, result["seconds"]
+
+
+# ------------------------------------------------------------------------ reports
+
+
+def _row(label: str, m: dict[str, float], seconds: float | None) -> str:
+    timing = f"{seconds:>9.2f}s" if seconds is not None else f"{'':>10}"
+    return (
+        f"  {label:<24}{m['TP']:>6}{m['FP']:>5}{m['FN']:>6}{m['TN']:>6}"
+        f"{m['sensitivity']:>8.3f}{m['specificity']:>8.3f}{timing}"
+    )
+
+
+def bench_sets(names: list[str], with_bibdedupe: bool) -> None:
+    python = ensure_bibdedupe_env() if with_bibdedupe else None
+    header = f"  {'':<24}{'TP':>6}{'FP':>5}{'FN':>6}{'TN':>6}{'sens':>8}{'spec':>8}{'time':>10}"
+    for name in names:
+        labelled = load_set(name)
+        ids = [r.id for r in labelled.records]
+        started = time.perf_counter()
+        groups: list[CandidateGroup] = find_duplicates(labelled.records)
+        ours_seconds = time.perf_counter() - started
+        automatic = [g.record_ids for g in groups if g.automatic]
+        everything = [g.record_ids for g in groups]
+        to_remove = sum(len(c) - 1 for c in labelled.clusters)
+        print(f"\n{name}: {len(ids)} records, {to_remove} duplicates to remove")
+        print(header)
+        print(_row("ours, automatic", evaluate(automatic, ids, labelled.clusters), ours_seconds))
+        print(_row("ours, auto + pending", evaluate(everything, ids, labelled.clusters), None))
+        pending = len(groups) - len(automatic)
+        print(f"  ({len(automatic)} automatic groups, {pending} pending groups)")
+        if python is not None:
+            theirs, seconds = run_bibdedupe(python, labelled.records)
+            print(_row("bib-dedupe", evaluate(theirs, ids, labelled.clusters), seconds))
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def speed_one(n: int) -> None:
+    """One size in a fresh process, so the peak memory belongs to this size alone."""
+    from benches.synthetic import generate_records
+
+    rows = generate_records(n, seed=1, duplicate_fraction=0.3)
+    records = [
+        DedupRecord(
+            id=index + 1,
+            title=row["title"],
+            authors=tuple(row["authors"]),
+            year=row["year"],
+            journal=row["journal"],
+            volume=row["volume"],
+            issue=row["issue"],
+            pages=row["pages"],
+            doi=row["doi"],
+            abstract=row["abstract"],
+        )
+        for index, row in enumerate(rows)
+    ]
+    originals: dict[int, set[int]] = {}
+    for index, row in enumerate(rows):
+        if "dup_of" in row:
+            originals.setdefault(row["dup_of"] + 1, {row["dup_of"] + 1}).add(index + 1)
+    clusters = list(originals.values())
+    del rows
+    before = _peak_rss_mb()
+    started = time.perf_counter()
+    groups = find_duplicates(records)
+    seconds = time.perf_counter() - started
+    ids = [r.id for r in records]
+    auto = evaluate([g.record_ids for g in groups if g.automatic], ids, clusters)
+    both = evaluate([g.record_ids for g in groups], ids, clusters)
+    print(
+        f"{n:>8}{seconds:>9.1f}s{_peak_rss_mb():>9.0f} MB{before:>9.0f} MB"
+        f"{auto['sensitivity']:>8.3f}{auto['precision']:>8.3f}"
+        f"{both['sensitivity']:>8.3f}{both['precision']:>8.3f}",
+        flush=True,
+    )
+
+
+def bench_speed(sizes: list[int]) -> None:
+    print("synthetic records, 30% planted duplicates; peak RSS of the whole process")
+    print(
+        f"{'records':>8}{'time':>10}{'peak RSS':>12}{'RSS before':>12}"
+        f"{'auto sens':>10}{'prec':>6}{'all sens':>10}{'prec':>6}"
+    )
+    for n in sizes:
+        subprocess.run(
+            [sys.executable, "-m", "benches.dedup_bench", "--speed-one", str(n)],
+            check=True,
+            cwd=ROOT,
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--sets", nargs="*", default=list(SETS), choices=SETS)
+    parser.add_argument("--no-bibdedupe", action="store_true", help="skip the comparison run")
+    parser.add_argument("--speed", action="store_true", help="synthetic 10k, 30k, 100k records")
+    parser.add_argument("--sizes", nargs="*", type=int, default=[10_000, 30_000, 100_000])
+    parser.add_argument("--speed-one", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.speed_one:
+        speed_one(args.speed_one)
+    elif args.speed:
+        bench_speed(args.sizes)
+    else:
+        if not CORPUS.exists():
+            sys.exit(f"the labelled sets are missing: {CORPUS}")
+        bench_sets(args.sets, with_bibdedupe=not args.no_bibdedupe)
+
+
+if __name__ == "__main__":
+    main()
