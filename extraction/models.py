@@ -1,0 +1,1 @@
+"""Extraction forms, values and consensus live here (built on screening)."""

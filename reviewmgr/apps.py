@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ReviewmgrConfig(AppConfig):
+    name = "reviewmgr"
+    verbose_name = "Reviews"

@@ -1,0 +1,355 @@
+"""The core: users, reviews, their members, import batches and the records they bring."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+
+class User(AbstractUser):
+    """The project's own user model, so that it can grow without a painful migration."""
+
+
+class ReviewQuerySet(models.QuerySet):
+    def for_user(self, user) -> ReviewQuerySet:
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(memberships__user=user).distinct()
+
+
+class Review(models.Model):
+    title = models.CharField(max_length=300)
+    slug = models.SlugField(max_length=80, unique=True)
+    question = models.TextField(blank=True, help_text="The review question (e.g. in PICO form).")
+    inclusion_criteria = models.TextField(blank=True)
+    exclusion_criteria = models.TextField(blank=True)
+    inclusion_keywords = models.JSONField(
+        default=list, blank=True, help_text="Words highlighted as signs of a relevant record."
+    )
+    exclusion_keywords = models.JSONField(
+        default=list, blank=True, help_text="Words highlighted as signs of an irrelevant record."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ReviewQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("reviewmgr:review_detail", args=[self.slug])
+
+
+class Membership(models.Model):
+    """A user's place in one review. A member may hold several roles at once."""
+
+    class Role(models.TextChoices):
+        LEAD = "lead", "Lead"
+        REVIEWER = "reviewer", "Reviewer"
+        EXTRACTOR = "extractor", "Extractor"
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    is_lead = models.BooleanField(default=False)
+    is_reviewer = models.BooleanField(default=False)
+    is_extractor = models.BooleanField(default=False)
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["user__username"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["review", "user"], name="reviewmgr_membership_one_per_user"
+            ),
+            models.CheckConstraint(
+                condition=Q(is_lead=True) | Q(is_reviewer=True) | Q(is_extractor=True),
+                name="reviewmgr_membership_has_a_role",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.review} ({', '.join(self.role_labels)})"
+
+    def has_role(self, role: str) -> bool:
+        return bool(getattr(self, f"is_{role}"))
+
+    @property
+    def roles(self) -> list[str]:
+        return [role.value for role in self.Role if self.has_role(role)]
+
+    @property
+    def role_labels(self) -> list[str]:
+        return [role.label for role in self.Role if self.has_role(role)]
+
+
+class ImportBatch(models.Model):
+    """One uploaded file (or seed document) and where it came from.
+
+    PRISMA 2020 counts "records identified" per source from these batches, split into
+    databases/registers and other methods.
+    """
+
+    class Source(models.TextChoices):
+        PUBMED = "pubmed", "PubMed / MEDLINE"
+        EMBASE = "embase", "Embase"
+        SCOPUS = "scopus", "Scopus"
+        WEB_OF_SCIENCE = "wos", "Web of Science"
+        CENTRAL = "central", "Cochrane CENTRAL"
+        CINAHL = "cinahl", "CINAHL"
+        PSYCINFO = "psycinfo", "PsycINFO"
+        OTHER_DATABASE = "other-database", "Other database"
+        REGISTER = "register", "Trial register"
+        WEBSITE = "website", "Website"
+        ORGANISATION = "organisation", "Organisation"
+        CITATION_SEARCH = "citation-search", "Citation searching"
+        OTHER = "other", "Other method"
+
+    OTHER_METHODS = frozenset(
+        {Source.WEBSITE, Source.ORGANISATION, Source.CITATION_SEARCH, Source.OTHER}
+    )
+
+    class Status(models.TextChoices):
+        MAPPING = "mapping", "Waiting for column mapping"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Imported"
+        FAILED = "failed", "Failed"
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="batches")
+    source = models.CharField(max_length=20, choices=Source, default=Source.OTHER_DATABASE)
+    source_detail = models.CharField(
+        max_length=200, blank=True, help_text="E.g. 'Embase via Ovid' or the website's name."
+    )
+    search_date = models.DateField(null=True, blank=True)
+    search_string = models.TextField(blank=True)
+    file_name = models.CharField(max_length=255, blank=True)
+    file = models.FileField(upload_to="imports/%Y/%m/", blank=True)
+    file_size = models.BigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    format = models.CharField(max_length=20, blank=True)
+    lenient = models.BooleanField(
+        default=False, help_text="Import the good records and report the bad ones."
+    )
+    column_map = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done.")
+    record_count = models.PositiveIntegerField(default=0)
+    warnings = models.JSONField(default=list, blank=True)
+    skipped = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "import batches"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(progress__lte=100), name="reviewmgr_batch_progress_percent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()}: {self.file_name or 'batch'} ({self.record_count})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("reviewmgr:batch_detail", args=[self.review.slug, self.pk])
+
+    @property
+    def is_other_methods(self) -> bool:
+        return self.source in self.OTHER_METHODS
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {self.Status.DONE, self.Status.FAILED}
+
+
+class DuplicateGroup(models.Model):
+    """Records found to be one work. Nothing is deleted: copies point at the primary record.
+
+    `filled_fields` remembers what a merge copied into the primary from its copies, so that
+    undoing the merge gives the primary back exactly as it was.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a lead"
+        MERGED = "merged", "Merged"
+        REJECTED = "rejected", "Not duplicates"
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="duplicate_groups")
+    primary = models.ForeignKey(
+        "Record", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status, default=Status.PENDING)
+    score = models.FloatField()
+    reasons = models.JSONField(default=list)
+    automatic = models.BooleanField(default=False, help_text="Merged without a lead's review.")
+    filled_fields = models.JSONField(default=dict, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-score", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(score__gte=0, score__lte=1), name="reviewmgr_dupgroup_score_0_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Duplicate group {self.pk} ({self.get_status_display()}, {self.score:.2f})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("reviewmgr:duplicate_detail", args=[self.review.slug, self.pk])
+
+
+class RecordQuerySet(models.QuerySet):
+    def for_review(self, review: Review) -> RecordQuerySet:
+        return self.filter(review=review)
+
+    def unique(self) -> RecordQuerySet:
+        """Records that stand for a work: primaries and records with no duplicate."""
+        return self.filter(duplicate_of__isnull=True)
+
+    def removed_duplicates(self) -> RecordQuerySet:
+        return self.filter(duplicate_of__isnull=False)
+
+
+class Record(models.Model):
+    """One bibliographic record as imported; `source_record` keeps its source record whole."""
+
+    class Type(models.TextChoices):
+        JOURNAL_ARTICLE = "journal-article", "Journal article"
+        CONFERENCE_PAPER = "conference-paper", "Conference paper"
+        BOOK = "book", "Book"
+        BOOK_CHAPTER = "book-chapter", "Book chapter"
+        THESIS = "thesis", "Thesis"
+        REPORT = "report", "Report"
+        PREPRINT = "preprint", "Preprint"
+        WEBPAGE = "webpage", "Web page"
+        DATASET = "dataset", "Dataset"
+        OTHER = "other", "Other"
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="records")
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="records")
+    position = models.PositiveIntegerField(help_text="0-based position in its file.")
+    title = models.TextField(blank=True)
+    abstract = models.TextField(blank=True)
+    authors = models.JSONField(default=list, blank=True)
+    year = models.PositiveSmallIntegerField(null=True, blank=True)
+    journal = models.CharField(max_length=500, blank=True)
+    volume = models.CharField(max_length=50, blank=True)
+    issue = models.CharField(max_length=50, blank=True)
+    pages = models.CharField(max_length=50, blank=True)
+    doi = models.CharField(max_length=255, blank=True, db_index=True)
+    pmid = models.CharField(max_length=20, blank=True, db_index=True)
+    pmcid = models.CharField(max_length=20, blank=True)
+    url = models.URLField(max_length=2000, blank=True)
+    keywords = models.JSONField(default=list, blank=True)
+    type = models.CharField(max_length=20, choices=Type, blank=True)
+    language = models.CharField(max_length=50, blank=True)
+    source_record = models.JSONField(
+        default=dict, blank=True, help_text="The record exactly as its file gave it."
+    )
+    duplicate_group = models.ForeignKey(
+        DuplicateGroup, on_delete=models.SET_NULL, null=True, blank=True, related_name="records"
+    )
+    duplicate_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="duplicates",
+        help_text="The primary record this one is a copy of (set by a merge, never deleted).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RecordQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["batch_id", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["batch", "position"], name="reviewmgr_record_one_per_position"
+            ),
+            models.CheckConstraint(
+                condition=Q(year__isnull=True) | Q(year__gte=1000, year__lte=2100),
+                name="reviewmgr_record_year_sane",
+            ),
+            models.CheckConstraint(
+                condition=~Q(duplicate_of=models.F("pk")), name="reviewmgr_record_not_own_duplicate"
+            ),
+        ]
+        indexes = [models.Index(fields=["review", "year"], name="reviewmgr_record_review_year")]
+
+    def __str__(self) -> str:
+        return self.title[:120] or f"Record {self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("reviewmgr:record_detail", args=[self.review.slug, self.pk])
+
+    @property
+    def first_author(self) -> str:
+        return self.authors[0] if self.authors else ""
+
+    @property
+    def short_authors(self) -> str:
+        """'Bohren, Timbolschi et al.' style, for tables."""
+        surnames = [name.split(",")[0].strip() for name in self.authors[:2]]
+        if len(self.authors) > 2:
+            return f"{surnames[0]} et al."
+        return " & ".join(surnames)
+
+    @property
+    def citation(self) -> str:
+        """A short label such as 'Bohren et al. 2019' for tables and lists."""
+        surnames = [name.split(",")[0].strip() for name in self.authors[:2]]
+        if not surnames:
+            names = "Anonymous"
+        elif len(self.authors) > 2:
+            names = f"{surnames[0]} et al."
+        else:
+            names = " & ".join(surnames)
+        return f"{names} {self.year or 'n.d.'}"
+
+    @property
+    def doi_url(self) -> str:
+        return f"https://doi.org/{self.doi}" if self.doi else ""
+
+    @property
+    def pubmed_url(self) -> str:
+        return f"https://pubmed.ncbi.nlm.nih.gov/{self.pmid}/" if self.pmid else ""
+
+
+class RecordCorrection(models.Model):
+    """A lead's change to a record's metadata (e.g. a pasted abstract), kept with its before."""
+
+    record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="corrections")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now_add=True)
+    changes = models.JSONField(help_text="{field: [before, after]}")
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Correction of {self.record_id} by {self.changed_by}: {', '.join(self.changes)}"

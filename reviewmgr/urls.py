@@ -1,0 +1,46 @@
+from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, JsonResponse
+from django.urls import include, path
+
+from reviewmgr.views import duplicates, imports, members, records, reviews
+
+
+@login_not_required
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+review_patterns = [
+    path("", reviews.review_detail, name="review_detail"),
+    path("settings/", reviews.review_edit, name="review_edit"),
+    path("members/", members.member_list, name="member_list"),
+    path("members/<int:pk>/roles/", members.member_update, name="member_update"),
+    path("members/<int:pk>/remove/", members.member_remove, name="member_remove"),
+    path("records/<int:pk>/", records.record_detail, name="record_detail"),
+    path("records/<int:pk>/correct/", records.record_correct, name="record_correct"),
+    path("imports/", imports.batch_list, name="batch_list"),
+    path("imports/new/", imports.batch_upload, name="batch_upload"),
+    path("imports/<int:pk>/", imports.batch_detail, name="batch_detail"),
+    path("imports/<int:pk>/columns/", imports.batch_map, name="batch_map"),
+    path("imports/<int:pk>/retry/", imports.batch_retry, name="batch_retry"),
+    path("imports/<int:pk>/delete/", imports.batch_delete, name="batch_delete"),
+    path("duplicates/", duplicates.duplicate_list, name="duplicate_list"),
+    path("duplicates/<int:pk>/", duplicates.duplicate_detail, name="duplicate_detail"),
+    path("duplicates/<int:pk>/decide/", duplicates.duplicate_decide, name="duplicate_decide"),
+]
+core_patterns = [
+    path("", reviews.review_list, name="review_list"),
+    path("reviews/new/", reviews.review_create, name="review_create"),
+    path("reviews/<slug:slug>/", include(review_patterns)),
+]
+# Screening's pages live under each review's address, in their own namespace.
+screening_patterns = [path("reviews/<slug:slug>/", include("screening.urls"))]
+
+urlpatterns = [
+    path("", include((core_patterns, "reviewmgr"))),
+    *screening_patterns,
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+]

@@ -1,0 +1,114 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from reviewmgr import importers, services
+from reviewmgr.forms import ColumnMapForm, UploadForm
+from reviewmgr.importers import ImportFileError
+from reviewmgr.models import ImportBatch, Membership
+from reviewmgr.permissions import get_review_for_user
+
+TABULAR_FORMATS = {"csv", "xlsx"}
+
+
+def batch_list(request: HttpRequest, slug: str) -> HttpResponse:
+    review = get_review_for_user(request, slug)
+    batches = review.batches.all()
+    return render(request, "reviewmgr/batch_list.html", {"review": review, "batches": batches})
+
+
+@require_http_methods(["GET", "POST"])
+def batch_upload(request: HttpRequest, slug: str) -> HttpResponse:
+    review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        data = upload.read()
+        fmt = form.cleaned_data["format"]
+        try:
+            detected = importers.detect_format(data, upload.name) if fmt == "auto" else fmt
+        except ImportFileError as error:
+            form.add_error("file", str(error))
+        else:
+            options = {
+                k: form.cleaned_data[k]
+                for k in ("source", "source_detail", "search_date", "search_string", "lenient")
+            }
+            batch = services.queue_import(
+                review=review,
+                data=data,
+                file_name=upload.name,
+                created_by=request.user,
+                format=detected,
+                hold=_needs_mapping(data, detected, upload.name),
+                **options,
+            )
+            if batch.status == ImportBatch.Status.MAPPING:
+                return redirect("reviewmgr:batch_map", review.slug, batch.pk)
+            return redirect(batch)
+    return render(request, "reviewmgr/batch_upload.html", {"review": review, "form": form})
+
+
+def _needs_mapping(data: bytes, fmt: str, file_name: str) -> bool:
+    """A spreadsheet whose title column is not recognised waits for the lead to map it."""
+    if fmt not in TABULAR_FORMATS:
+        return False
+    try:
+        columns = importers.read_columns(data, filename=file_name)
+    except ImportFileError:
+        return False  # the import itself will report what is wrong
+    return "title" not in importers.suggest_column_map(columns).values()
+
+
+@require_http_methods(["GET", "POST"])
+def batch_map(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
+    batch = get_object_or_404(review.batches, pk=pk)
+    if batch.status not in {ImportBatch.Status.MAPPING, ImportBatch.Status.FAILED}:
+        return redirect(batch)
+    with batch.file.open("rb") as handle:
+        columns = importers.read_columns(handle.read(), filename=batch.file_name)
+    suggested = batch.column_map or importers.suggest_column_map(columns)
+    form = ColumnMapForm(request.POST or None, columns=columns, suggested=suggested)
+    if request.method == "POST" and form.is_valid():
+        services.start_mapped_import(batch=batch, column_map=form.cleaned_data["column_map"])
+        return redirect(batch)
+    return render(
+        request, "reviewmgr/batch_map.html", {"review": review, "batch": batch, "form": form}
+    )
+
+
+def batch_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    review = get_review_for_user(request, slug)
+    batch = get_object_or_404(review.batches.select_related("created_by"), pk=pk)
+    context = {"review": review, "batch": batch, "progress": services.batch_progress(batch)}
+    if request.htmx:
+        return render(request, "reviewmgr/batch_detail.html#batch-status", context)
+    return render(request, "reviewmgr/batch_detail.html", context)
+
+
+@require_POST
+def batch_retry(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
+    batch = get_object_or_404(review.batches, pk=pk)
+    try:
+        services.retry_import_batch(batch=batch, lenient=request.POST.get("lenient") == "1" or None)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    return redirect(batch)
+
+
+@require_http_methods(["GET", "POST"])
+def batch_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
+    batch = get_object_or_404(review.batches, pk=pk)
+    if request.method == "POST":
+        summary = services.delete_batch(batch=batch)
+        messages.success(
+            request, f"Batch '{batch.file_name}' deleted with its {summary['records']} records."
+        )
+        return redirect("reviewmgr:batch_list", review.slug)
+    context = {"review": review, "batch": batch, "summary": services.deletion_summary(batch)}
+    return render(request, "reviewmgr/batch_confirm_delete.html", context)

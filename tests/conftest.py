@@ -1,0 +1,98 @@
+"""Fixtures shared by the whole suite: personae, a review, small record helpers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+
+from reviewmgr import services
+from reviewmgr.models import ImportBatch, Membership, Record, Review, User
+
+# Tests speak plain HTTP to their own servers. Set once for the session: the live server
+# builds its middleware before any per-test override could apply.
+django_settings.SECURE_SSL_REDIRECT = False
+django_settings.SESSION_COOKIE_SECURE = False
+django_settings.CSRF_COOKIE_SECURE = False
+django_settings.SECURE_HSTS_SECONDS = 0
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def corpus_path(*parts: str) -> Path:
+    """A file of the shared corpus; skips only where the corpus folder is absent (never in CI)."""
+    if not CORPUS.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"The shared corpus is missing at {CORPUS}; CI must have it.")
+        pytest.skip(f"the shared corpus is not beside the checkout ({CORPUS})")
+    return CORPUS.joinpath(*parts)
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings, tmp_path):
+    from django.core.cache import cache
+
+    cache.clear()  # progress, claims and counts must not leak from one test into another
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+def make_user(username: str) -> User:
+    return User.objects.create_user(username=username, password="a-long-test-password")
+
+
+def make_review(lead: User, slug: str = "pain-review", title: str = "Pain review") -> Review:
+    return services.create_review(title=title, slug=slug, created_by=lead)
+
+
+def add_member(review: Review, user: User, *roles: str) -> Membership:
+    return Membership.objects.create(
+        review=review, user=user, **{f"is_{role}": True for role in roles}
+    )
+
+
+def make_record(review: Review, title: str = "A trial of PRP", **fields) -> Record:
+    batch = review.batches.first() or ImportBatch.objects.create(
+        review=review, status=ImportBatch.Status.DONE, file_name="made-in-test.ris"
+    )
+    position = batch.records.count()
+    return Record.objects.create(
+        review=review, batch=batch, position=position, title=title, **fields
+    )
+
+
+@pytest.fixture
+def lead(db) -> User:
+    return make_user("lead")
+
+
+@pytest.fixture
+def reviewer(db) -> User:
+    return make_user("reviewer")
+
+
+@pytest.fixture
+def second_reviewer(db) -> User:
+    return make_user("second_reviewer")
+
+
+@pytest.fixture
+def outsider(db) -> User:
+    return make_user("outsider")
+
+
+@pytest.fixture
+def review(lead, reviewer, second_reviewer) -> Review:
+    review = make_review(lead)
+    add_member(review, reviewer, Membership.Role.REVIEWER)
+    add_member(review, second_reviewer, Membership.Role.REVIEWER)
+    return review
