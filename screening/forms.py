@@ -1,0 +1,70 @@
+from django import forms
+
+from reviewmgr.forms import split_keywords
+from screening.models import ScreeningConfig, Verdict
+
+
+class DecisionForm(forms.Form):
+    verdict = forms.ChoiceField(choices=Verdict.choices)
+    reason = forms.CharField(max_length=200, required=False)
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    tags = forms.CharField(required=False, max_length=500, help_text="Comma-separated.")
+
+    def clean_tags(self) -> list[str]:
+        return split_keywords(self.cleaned_data["tags"])
+
+
+class ResolutionForm(forms.Form):
+    verdict = forms.ChoiceField(choices=Verdict.choices, widget=forms.RadioSelect)
+    reason = forms.CharField(max_length=200, required=False)
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ScreeningConfigForm(forms.ModelForm):
+    exclusion_reasons = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="One per line. Reviewers pick one when they exclude; keys 1–9 choose them.",
+    )
+
+    class Meta:
+        model = ScreeningConfig
+        fields = [
+            "reviewers_required",
+            "blind",
+            "maybe_advances",
+            "exclusion_reasons",
+            "reasons_required_at_title_abstract",
+        ]
+        widgets = {"reviewers_required": forms.Select(choices=[(1, "1"), (2, "2"), (3, "3")])}
+        labels = {
+            "reasons_required_at_title_abstract": (
+                "Require a reason for exclusions at title/abstract too"
+            )
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial["exclusion_reasons"] = "\n".join(self.instance.exclusion_reasons or [])
+
+    def clean_exclusion_reasons(self) -> list[str]:
+        text = self.cleaned_data["exclusion_reasons"]
+        reasons = []
+        for line in text.splitlines():
+            if line.strip() and line.strip() not in reasons:
+                reasons.append(line.strip()[:200])
+        return reasons
+
+
+class FullTextForm(forms.Form):
+    pdf = forms.FileField(required=False, label="PDF of the full text")
+    not_retrieved = forms.BooleanField(required=False, label="Could not be obtained")
+    note = forms.CharField(required=False, max_length=500)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("pdf") and not cleaned.get("not_retrieved"):
+            raise forms.ValidationError(
+                "Upload the PDF, or mark the full text as not obtainable.", code="nothing"
+            )
+        return cleaned

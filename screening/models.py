@@ -1,0 +1,220 @@
+"""Screening: each record judged independently by reviewers, stage by stage; leads resolve.
+
+`RecordScreening` is the record's state at one stage (how many decisions it needs and has, and
+its outcome). It is kept in step by `screening.services` under a row lock, so queues can be
+read with one indexed query even at 100k records, and two reviewers deciding at the same
+moment can never leave it wrong.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+
+from reviewmgr.models import Record, Review
+
+
+class Stage(models.TextChoices):
+    TITLE_ABSTRACT = "ta", "Title and abstract"
+    FULL_TEXT = "ft", "Full text"
+
+
+class Verdict(models.TextChoices):
+    INCLUDE = "include", "Include"
+    EXCLUDE = "exclude", "Exclude"
+    MAYBE = "maybe", "Maybe"
+
+
+class ScreeningConfig(models.Model):
+    review = models.OneToOneField(Review, on_delete=models.CASCADE, related_name="screening")
+    reviewers_required = models.PositiveSmallIntegerField(
+        default=2, help_text="Independent decisions needed per record and stage."
+    )
+    blind = models.BooleanField(
+        default=True,
+        help_text="A reviewer never sees another's decision on a record before it is resolved.",
+    )
+    maybe_advances = models.BooleanField(
+        default=True, help_text="Records all reviewers call 'maybe' go on to full text."
+    )
+    exclusion_reasons = models.JSONField(default=list, blank=True)
+    reasons_required_at_title_abstract = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(reviewers_required__gte=1, reviewers_required__lte=3),
+                name="screening_config_reviewers_1_to_3",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Screening settings of {self.review}"
+
+    def reason_required(self, stage: str) -> bool:
+        return stage == Stage.FULL_TEXT or self.reasons_required_at_title_abstract
+
+
+class RecordScreeningQuerySet(models.QuerySet):
+    def for_stage(self, review: Review, stage: str) -> RecordScreeningQuerySet:
+        return self.filter(review=review, stage=stage)
+
+    def awaiting(self, reviewer, stage: str) -> RecordScreeningQuerySet:
+        """Records at `stage` that still need a decision and have none from `reviewer`."""
+        decided = Decision.objects.filter(
+            record_id=OuterRef("record_id"), stage=stage, reviewer=reviewer
+        )
+        return self.filter(stage=stage, status=RecordScreening.Status.AWAITING).filter(
+            ~Exists(decided)
+        )
+
+    def by_priority(self) -> RecordScreeningQuerySet:
+        return self.order_by("-priority", "record_id")
+
+
+class RecordScreening(models.Model):
+    class Status(models.TextChoices):
+        AWAITING = "awaiting", "Awaiting decisions"
+        CONFLICT = "conflict", "In conflict"
+        RESOLVED = "resolved", "Resolved"
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="+")
+    record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="screenings")
+    stage = models.CharField(max_length=2, choices=Stage)
+    status = models.CharField(max_length=10, choices=Status, default=Status.AWAITING)
+    outcome = models.CharField(max_length=10, choices=Verdict, blank=True)
+    required = models.PositiveSmallIntegerField(default=2)
+    decision_count = models.PositiveSmallIntegerField(default=0)
+    priority = models.FloatField(default=0.0, help_text="Higher is screened sooner.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RecordScreeningQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["record", "stage"], name="screening_state_one_per_stage"
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="resolved") & ~Q(outcome=""))
+                | (~Q(status="resolved") & Q(outcome="")),
+                name="screening_state_outcome_iff_resolved",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["review", "stage", "status", "-priority", "record"], name="screening_queue"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.record_id} at {self.stage}: {self.status} {self.outcome}".strip()
+
+
+class Decision(models.Model):
+    """A reviewer's current decision on a record at a stage. Earlier versions are in its events."""
+
+    record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="decisions")
+    stage = models.CharField(max_length=2, choices=Stage)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="decisions"
+    )
+    verdict = models.CharField(max_length=10, choices=Verdict)
+    reason = models.CharField(max_length=200, blank=True)
+    note = models.TextField(blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["record", "stage", "reviewer"], name="screening_decision_one_per_reviewer"
+            ),
+        ]
+        indexes = [models.Index(fields=["reviewer", "stage", "-updated_at"], name="screening_mine")]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer} {self.verdict} {self.record_id} ({self.stage})"
+
+
+class Resolution(models.Model):
+    """A lead's final word on a record in conflict (or overriding one), with the reason."""
+
+    record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="resolutions")
+    stage = models.CharField(max_length=2, choices=Stage)
+    verdict = models.CharField(max_length=10, choices=Verdict)
+    reason = models.CharField(max_length=200, blank=True)
+    note = models.TextField(blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["record", "stage"], name="screening_one_resolution"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.record_id} resolved {self.verdict} at {self.stage}"
+
+
+class ScreeningEvent(models.Model):
+    """Append-only history: every decision, change, undo and resolution, with who and when."""
+
+    class Kind(models.TextChoices):
+        DECIDED = "decided", "Decided"
+        CHANGED = "changed", "Changed a decision"
+        UNDONE = "undone", "Withdrew a decision"
+        RESOLVED = "resolved", "Resolved"
+        CARRIED = "carried", "Carried from a duplicate"
+        REVIEWER_ADDED = "reviewer_added", "Asked for another reviewer"
+
+    record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="screening_events")
+    stage = models.CharField(max_length=2, choices=Stage)
+    kind = models.CharField(max_length=20, choices=Kind)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    verdict = models.CharField(max_length=10, choices=Verdict, blank=True)
+    reason = models.CharField(max_length=200, blank=True)
+    note = models.TextField(blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.kind} {self.verdict}"
+
+
+def full_text_path(instance: FullText, filename: str) -> str:
+    return f"fulltext/{instance.record.review_id}/{instance.record_id}.pdf"
+
+
+class FullText(models.Model):
+    record = models.OneToOneField(Record, on_delete=models.CASCADE, related_name="full_text")
+    file = models.FileField(upload_to=full_text_path, blank=True)
+    original_name = models.CharField(max_length=255, blank=True)
+    not_retrieved = models.BooleanField(
+        default=False, help_text="Sought but could not be obtained (PRISMA: not retrieved)."
+    )
+    note = models.TextField(blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~(Q(not_retrieved=True) & ~Q(file="")),
+                name="screening_fulltext_file_or_not_retrieved",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Full text of {self.record_id}"

@@ -1,0 +1,366 @@
+"""Writes of screening: decisions, undo, resolutions, extra reviewers, full texts.
+
+Every change to a record's decisions at a stage takes a row lock on its `RecordScreening`
+first, so concurrent requests queue on that row: a decision is never lost or counted twice,
+and the record's status always follows from the decisions that exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+
+from reviewmgr.models import Record, Review
+from screening import queue
+from screening.models import (
+    Decision,
+    FullText,
+    RecordScreening,
+    Resolution,
+    ScreeningConfig,
+    ScreeningEvent,
+    Stage,
+    Verdict,
+)
+
+ADVANCING = {Verdict.INCLUDE}
+# A starting list that leads edit; drawn from the usual PICOS reasons of review protocols.
+DEFAULT_EXCLUSION_REASONS = [
+    "Wrong population",
+    "Wrong intervention",
+    "Wrong comparator",
+    "Wrong outcomes",
+    "Wrong study design",
+    "Not a primary study",
+    "Conference abstract only",
+    "Language",
+    "Duplicate",
+]
+MAX_PDF_BYTES = 50 * 1024 * 1024
+
+
+def config_for(review: Review) -> ScreeningConfig:
+    config, _ = ScreeningConfig.objects.get_or_create(
+        review=review, defaults={"exclusion_reasons": DEFAULT_EXCLUSION_REASONS}
+    )
+    return config
+
+
+def sync_screening_rows(*, review: Review) -> int:
+    """Give every record that stands for a work its title/abstract row; drop copies' rows.
+
+    Runs after imports and merges; cheap when nothing changed (two indexed queries).
+    """
+    config = config_for(review)
+    missing = (
+        Record.objects.for_review(review)
+        .unique()
+        .filter(
+            ~Exists(
+                RecordScreening.objects.filter(record=OuterRef("pk"), stage=Stage.TITLE_ABSTRACT)
+            )
+        )
+        .values_list("pk", flat=True)
+    )
+    rows = [
+        RecordScreening(
+            review=review,
+            record_id=pk,
+            stage=Stage.TITLE_ABSTRACT,
+            required=config.reviewers_required,
+        )
+        for pk in missing.iterator(chunk_size=5000)
+    ]
+    RecordScreening.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+    queue.forget_counts(review.pk)
+    # A copy behind a primary is not screened; its decisions moved to the primary.
+    RecordScreening.objects.filter(
+        record__review=review, record__duplicate_of__isnull=False, decision_count=0
+    ).delete()
+    return len(rows)
+
+
+def _lock_state(record: Record, stage: str) -> RecordScreening:
+    state = RecordScreening.objects.select_for_update().filter(record=record, stage=stage).first()
+    if state is None:
+        label = Stage(stage).label.lower()
+        raise ValidationError(f"This record is not at the {label} stage.", code="wrong_stage")
+    return state
+
+
+def _refresh(state: RecordScreening, config: ScreeningConfig) -> RecordScreening:
+    """Derive the state from the decisions and resolution that exist; the caller holds the lock."""
+    verdicts = list(
+        Decision.objects.filter(record_id=state.record_id, stage=state.stage).values_list(
+            "verdict", flat=True
+        )
+    )
+    resolution = Resolution.objects.filter(record_id=state.record_id, stage=state.stage).first()
+    old_status = state.status
+    state.decision_count = len(verdicts)
+    if resolution is not None:
+        state.status, state.outcome = RecordScreening.Status.RESOLVED, resolution.verdict
+    elif len(verdicts) < state.required:
+        state.status, state.outcome = RecordScreening.Status.AWAITING, ""
+    elif len(set(verdicts)) == 1:
+        state.status, state.outcome = RecordScreening.Status.RESOLVED, verdicts[0]
+    else:
+        state.status, state.outcome = RecordScreening.Status.CONFLICT, ""
+    state.save(update_fields=["decision_count", "status", "outcome", "updated_at"])
+    queue.count_change(state.review_id, state.stage, old_status, state.status)
+    _advance(state, config)
+    return state
+
+
+def _advance(state: RecordScreening, config: ScreeningConfig) -> None:
+    """Records included at title/abstract (or 'maybe', if the lead allows) go to full text."""
+    if state.stage != Stage.TITLE_ABSTRACT:
+        return
+    advances = state.status == RecordScreening.Status.RESOLVED and (
+        state.outcome in ADVANCING or (state.outcome == Verdict.MAYBE and config.maybe_advances)
+    )
+    if advances:
+        _, created = RecordScreening.objects.get_or_create(
+            record_id=state.record_id,
+            stage=Stage.FULL_TEXT,
+            defaults={"required": config.reviewers_required, "review_id": state.review_id},
+        )
+        changed = created
+    else:
+        changed, _ = RecordScreening.objects.filter(
+            record_id=state.record_id, stage=Stage.FULL_TEXT, decision_count=0
+        ).delete()
+    if changed:
+        queue.forget_counts(state.review_id)
+
+
+def _check_decision(config: ScreeningConfig, stage: str, verdict: str, reason: str) -> None:
+    if verdict not in Verdict.values:
+        raise ValidationError(f"'{verdict}' is not a decision.", code="bad_verdict")
+    if verdict == Verdict.EXCLUDE and config.reason_required(stage) and not reason.strip():
+        raise ValidationError("Give a reason for excluding at this stage.", code="reason_required")
+    if reason and config.exclusion_reasons and reason not in config.exclusion_reasons:
+        raise ValidationError(f"'{reason}' is not one of the review's reasons.", code="bad_reason")
+
+
+@transaction.atomic
+def record_decision(
+    *,
+    record: Record,
+    reviewer,
+    stage: str,
+    verdict: str,
+    reason: str = "",
+    note: str = "",
+    tags: Iterable[str] = (),
+) -> Decision:
+    """Record or change `reviewer`'s decision; the record's status follows at once."""
+    config = config_for(record.review)
+    state = _lock_state(record, stage)
+    _check_decision(config, stage, verdict, reason)
+    if verdict != Verdict.EXCLUDE:
+        reason = ""
+    if (
+        state.status == RecordScreening.Status.RESOLVED
+        and Resolution.objects.filter(record=record, stage=stage).exists()
+    ):
+        raise ValidationError(
+            "A lead has resolved this record; it can no longer change.", code="resolved"
+        )
+    decision = Decision.objects.filter(record=record, stage=stage, reviewer=reviewer).first()
+    if decision is None:
+        if state.decision_count >= state.required:
+            raise ValidationError(
+                "This record already has all the decisions it needs.", code="enough_decisions"
+            )
+        decision = Decision(record=record, stage=stage, reviewer=reviewer)
+        kind = ScreeningEvent.Kind.DECIDED
+    else:
+        kind = ScreeningEvent.Kind.CHANGED
+    decision.verdict, decision.reason, decision.note = verdict, reason, note
+    decision.tags = sorted({tag.strip() for tag in tags if tag.strip()})
+    decision.save()
+    ScreeningEvent.objects.create(
+        record=record,
+        stage=stage,
+        kind=kind,
+        actor=reviewer,
+        verdict=verdict,
+        reason=reason,
+        note=note,
+    )
+    _refresh(state, config)
+    return decision
+
+
+@transaction.atomic
+def withdraw_decision(*, record: Record, reviewer, stage: str, by=None) -> None:
+    """Undo: the reviewer's decision goes (into the history) while the record is unresolved.
+
+    A lead may do this for a reviewer (`by`) to hand the place to someone else.
+    """
+    config = config_for(record.review)
+    state = _lock_state(record, stage)
+    if Resolution.objects.filter(record=record, stage=stage).exists():
+        raise ValidationError(
+            "A lead has resolved this record; it can no longer change.", code="resolved"
+        )
+    deleted, _ = Decision.objects.filter(record=record, stage=stage, reviewer=reviewer).delete()
+    if deleted:
+        note = f"withdrawn for {reviewer.username}" if by is not None and by != reviewer else ""
+        ScreeningEvent.objects.create(
+            record=record, stage=stage, actor=by or reviewer, kind=ScreeningEvent.Kind.UNDONE,
+            note=note,
+        )
+        _refresh(state, config)
+
+
+@transaction.atomic
+def resolve_record(
+    *, record: Record, lead, stage: str, verdict: str, reason: str = "", note: str = ""
+) -> Resolution:
+    """The lead's final decision on a record (usually one in conflict)."""
+    config = config_for(record.review)
+    state = _lock_state(record, stage)
+    _check_decision(config, stage, verdict, reason)
+    resolution, _ = Resolution.objects.update_or_create(
+        record=record,
+        stage=stage,
+        defaults={
+            "verdict": verdict,
+            "reason": reason if verdict == Verdict.EXCLUDE else "",
+            "note": note,
+            "resolved_by": lead,
+        },
+    )
+    ScreeningEvent.objects.create(
+        record=record,
+        stage=stage,
+        kind=ScreeningEvent.Kind.RESOLVED,
+        actor=lead,
+        verdict=verdict,
+        reason=resolution.reason,
+        note=note,
+    )
+    _refresh(state, config)
+    return resolution
+
+
+@transaction.atomic
+def add_reviewer(*, record: Record, lead, stage: str) -> RecordScreening:
+    """Ask for one more independent decision (e.g. a third reviewer on a conflict)."""
+    config = config_for(record.review)
+    state = _lock_state(record, stage)
+    if Resolution.objects.filter(record=record, stage=stage).exists():
+        raise ValidationError("This record is already resolved.", code="resolved")
+    if state.required >= 3:
+        raise ValidationError("A record can have three reviewers at most.", code="max_reviewers")
+    state.required += 1
+    state.save(update_fields=["required"])
+    ScreeningEvent.objects.create(
+        record=record, stage=stage, actor=lead, kind=ScreeningEvent.Kind.REVIEWER_ADDED
+    )
+    return _refresh(state, config)
+
+
+@transaction.atomic
+def restore_records(*, record_ids: Iterable[int]) -> None:
+    """After a merge is undone: each former copy is screened on its own again, with the
+    decisions it had before (the primary keeps those carried to it, in its history)."""
+    records = Record.objects.filter(pk__in=list(record_ids)).select_related("review")
+    for record in records:
+        config = config_for(record.review)
+        state, _ = RecordScreening.objects.get_or_create(
+            record=record,
+            stage=Stage.TITLE_ABSTRACT,
+            defaults={"required": config.reviewers_required, "review": record.review},
+        )
+        _refresh(RecordScreening.objects.select_for_update().get(pk=state.pk), config)
+
+
+@transaction.atomic
+def carry_decisions_to_primary(*, primary_id: int, copy_ids: Iterable[int]) -> None:
+    """Decisions made on records later found to be copies move to the primary record.
+
+    A reviewer who already decided the primary keeps that decision; if they said otherwise on
+    a copy, or the carried decisions disagree, the primary goes to the conflicts queue.
+    """
+    primary = Record.objects.select_related("review").get(pk=primary_id)
+    config = config_for(primary.review)
+    copy_ids = list(copy_ids)
+    for decision in Decision.objects.filter(record_id__in=copy_ids).order_by("updated_at"):
+        state = (
+            RecordScreening.objects.select_for_update()
+            .filter(record=primary, stage=decision.stage)
+            .first()
+        )
+        if state is None:
+            state = RecordScreening.objects.create(
+                review=primary.review,
+                record=primary,
+                stage=decision.stage,
+                required=config.reviewers_required,
+            )
+        existing = Decision.objects.filter(
+            record=primary, stage=decision.stage, reviewer=decision.reviewer
+        ).first()
+        if existing is None:
+            decision.pk = None
+            decision.record = primary
+            decision.save()
+            ScreeningEvent.objects.create(
+                record=primary,
+                stage=decision.stage,
+                kind=ScreeningEvent.Kind.CARRIED,
+                actor=decision.reviewer,
+                verdict=decision.verdict,
+                reason=decision.reason,
+                note=f"from duplicate record {decision.record_id}",
+            )
+            _refresh(state, config)
+        elif (
+            existing.verdict != decision.verdict and state.status != RecordScreening.Status.RESOLVED
+        ):
+            state.required = max(state.required, state.decision_count)
+            queue.count_change(
+                state.review_id, state.stage, state.status, RecordScreening.Status.CONFLICT
+            )
+            state.status, state.outcome = RecordScreening.Status.CONFLICT, ""
+            state.save(update_fields=["required", "status", "outcome"])
+        elif existing.verdict != decision.verdict:
+            pass  # a lead already settled the primary; the copy's view stays in its history
+    RecordScreening.objects.filter(record_id__in=copy_ids).delete()
+    queue.forget_counts(primary.review_id)
+
+
+def save_full_text(
+    *, record: Record, user, upload=None, not_retrieved: bool = False, note: str = ""
+) -> FullText:
+    """Keep a record's PDF (checked by its content), or note that it could not be obtained."""
+    if upload is not None:
+        if upload.size > MAX_PDF_BYTES:
+            raise ValidationError(
+                f"The PDF is larger than {MAX_PDF_BYTES // 2**20} MB.", code="too_large"
+            )
+        head = upload.read(1024)
+        upload.seek(0)
+        if b"%PDF-" not in head:
+            raise ValidationError("This file is not a PDF.", code="not_pdf")
+    full_text, _ = FullText.objects.get_or_create(record=record)
+    if upload is not None:
+        if full_text.file:
+            full_text.file.delete(save=False)
+        full_text.file.save(f"{record.pk}.pdf", upload, save=False)
+        full_text.original_name = upload.name[:255]
+        full_text.not_retrieved = False
+    elif not_retrieved:
+        if full_text.file:
+            full_text.file.delete(save=False)
+        full_text.not_retrieved = True
+    full_text.note = note
+    full_text.uploaded_by = user
+    full_text.save()
+    return full_text

@@ -1,0 +1,22 @@
+from django.urls import path
+
+from screening.views import dashboard, fulltext, leads, screen
+
+app_name = "screening"
+urlpatterns = [
+    path("screening/", dashboard.dashboard, name="dashboard"),
+    path("screening/settings/", leads.settings_view, name="settings"),
+    path("screen/<str:stage>/", screen.screen, name="screen"),
+    path("screen/<str:stage>/undo/", screen.undo, name="undo"),
+    path("screen/<str:stage>/mine/", screen.my_decisions, name="mine"),
+    path("screen/<str:stage>/<int:record_id>/", screen.screen, name="screen_record"),
+    path("screen/<str:stage>/<int:record_id>/decide/", screen.decide, name="decide"),
+    path("records/<str:stage>/", leads.status_list, name="status_list"),
+    path("records/<str:stage>/<int:record_id>/resolve/", leads.resolve, name="resolve"),
+    path(
+        "records/<str:stage>/<int:record_id>/add-reviewer/", leads.add_reviewer, name="add_reviewer"
+    ),
+    path("records/<str:stage>/<int:record_id>/withdraw/", leads.withdraw, name="withdraw"),
+    path("fulltext/<int:record_id>/", fulltext.upload, name="fulltext_upload"),
+    path("fulltext/<int:record_id>/pdf/", fulltext.pdf, name="fulltext_pdf"),
+]

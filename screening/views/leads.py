@@ -1,0 +1,153 @@
+"""What leads do: settings, the record list by status, conflicts and their resolution."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from reviewmgr.models import Membership
+from reviewmgr.permissions import get_review_for_user
+from screening import services
+from screening.forms import ResolutionForm, ScreeningConfigForm
+from screening.highlight import highlight
+from screening.models import RecordScreening, Resolution, ScreeningEvent, Stage
+from screening.views.common import stage_or_404
+
+STATUS_FILTERS = {
+    "second": (
+        "Awaiting a second reviewer",
+        {"status": RecordScreening.Status.AWAITING, "decision_count__gte": 1},
+    ),
+    "unstarted": (
+        "Not yet screened",
+        {"status": RecordScreening.Status.AWAITING, "decision_count": 0},
+    ),
+    "conflict": ("In conflict", {"status": RecordScreening.Status.CONFLICT}),
+    "resolved": ("Resolved", {"status": RecordScreening.Status.RESOLVED}),
+}
+
+
+@require_http_methods(["GET", "POST"])
+def settings_view(request: HttpRequest, slug: str) -> HttpResponse:
+    review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
+    config = services.config_for(review)
+    form = ScreeningConfigForm(request.POST or None, instance=config)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Screening settings saved.")
+        return redirect("screening:settings", review.slug)
+    return render(
+        request, "screening/settings.html", {"review": review, "form": form, "nav": "screening"}
+    )
+
+
+def status_list(request: HttpRequest, slug: str, stage: str) -> HttpResponse:
+    review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
+    stage = stage_or_404(stage)
+    rows = RecordScreening.objects.for_stage(review, stage)
+    show = request.GET.get("show", "second")
+    label, lookup = STATUS_FILTERS.get(show, STATUS_FILTERS["second"])
+    states = rows.filter(**lookup).select_related("record").order_by("record_id")
+    page = Paginator(states, 50).get_page(request.GET.get("page"))
+    tabs = [
+        (key, name, rows.filter(**look).count()) for key, (name, look) in STATUS_FILTERS.items()
+    ]
+    context = {
+        "review": review,
+        "stage": stage,
+        "stage_label": Stage(stage).label,
+        "page": page,
+        "show": show,
+        "label": label,
+        "tabs": tabs,
+        "nav": "screening",
+    }
+    return render(request, "screening/status_list.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def resolve(request: HttpRequest, slug: str, stage: str, record_id: int) -> HttpResponse:
+    review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
+    stage = stage_or_404(stage)
+    rows = RecordScreening.objects.for_stage(review, stage).select_related("record")
+    state = get_object_or_404(rows, record_id=record_id)
+    record = state.record
+    form = ResolutionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.resolve_record(
+                record=record, lead=request.user, stage=stage, **form.cleaned_data
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request, f"Record {record.pk} resolved: {form.cleaned_data['verdict']}."
+            )
+            following = rows.filter(status=RecordScreening.Status.CONFLICT).order_by("record_id")
+            nxt = following.first()
+            if nxt:
+                return redirect("screening:resolve", review.slug, stage, nxt.record_id)
+            return redirect(
+                reverse("screening:status_list", args=[review.slug, stage]) + "?show=conflict"
+            )
+    context = {
+        "review": review,
+        "stage": stage,
+        "stage_label": Stage(stage).label,
+        "state": state,
+        "record": record,
+        "form": form,
+        "title_html": highlight(record.title, review.inclusion_keywords, review.exclusion_keywords),
+        "abstract_html": highlight(
+            record.abstract, review.inclusion_keywords, review.exclusion_keywords
+        ),
+        "decisions": record.decisions.filter(stage=stage).select_related("reviewer"),
+        "resolution": Resolution.objects.filter(record=record, stage=stage).first(),
+        "events": ScreeningEvent.objects.filter(record=record).select_related("actor"),
+        "config": services.config_for(review),
+        "nav": "screening",
+    }
+    return render(request, "screening/resolve.html", context)
+
+
+@require_POST
+def add_reviewer(request: HttpRequest, slug: str, stage: str, record_id: int) -> HttpResponse:
+    review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
+    stage = stage_or_404(stage)
+    state = get_object_or_404(
+        RecordScreening.objects.for_stage(review, stage).select_related("record"),
+        record_id=record_id,
+    )
+    try:
+        services.add_reviewer(record=state.record, lead=request.user, stage=stage)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(request, f"Record {record_id} now waits for one more reviewer.")
+    return redirect("screening:resolve", review.slug, stage, record_id)
+
+
+@require_POST
+def withdraw(request: HttpRequest, slug: str, stage: str, record_id: int) -> HttpResponse:
+    """Take a reviewer's decision back so that another reviewer gets the record."""
+    review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
+    stage = stage_or_404(stage)
+    rows = RecordScreening.objects.for_stage(review, stage).select_related("record")
+    state = get_object_or_404(rows, record_id=record_id)
+    decision = get_object_or_404(
+        state.record.decisions.select_related("reviewer"), stage=stage,
+        pk=request.POST.get("decision") or 0,
+    )
+    try:
+        services.withdraw_decision(record=state.record, reviewer=decision.reviewer, stage=stage,
+                                   by=request.user)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(request, f"{decision.reviewer.username}'s decision was withdrawn; "
+                                  "the record waits for another reviewer.")
+    return redirect("screening:resolve", review.slug, stage, record_id)
