@@ -5,6 +5,7 @@ from django.utils.text import slugify
 
 from reviewmgr.importers import FORMATS
 from reviewmgr.models import ImportBatch, Membership, Record, Review
+from reviewmgr.services import CORRECTABLE_FIELDS
 
 
 def split_keywords(text: str) -> list[str]:
@@ -181,22 +182,7 @@ class RecordCorrectionForm(forms.ModelForm):
 
     class Meta:
         model = Record
-        fields = [
-            "title",
-            "abstract",
-            "authors",
-            "year",
-            "journal",
-            "volume",
-            "issue",
-            "pages",
-            "doi",
-            "pmid",
-            "url",
-            "keywords",
-            "type",
-            "language",
-        ]
+        fields = list(CORRECTABLE_FIELDS)
         widgets = {
             "title": forms.Textarea(attrs={"rows": 2}),
             "abstract": forms.Textarea(attrs={"rows": 8}),

@@ -83,12 +83,12 @@ def load_seed_review(*, with_demo_users: bool = False, seed_dir: Path = SEED_DIR
         data = (seed_dir / entry["file"]).read_bytes()
         if review.batches.filter(sha256=services.sha256_of(data)).exists():
             continue
-        services.import_records(
-            review=review,
-            data=data,
-            file_name=entry["file"],
+        provenance = services.Provenance(
             source=ImportBatch.Source(entry["source"]),
             source_detail=entry.get("source_detail", ""),
+        )
+        services.import_records(
+            review=review, data=data, file_name=entry["file"], provenance=provenance
         )
         loaded += 1
     return SeedOutcome(

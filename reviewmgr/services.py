@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date
 
 from django.contrib.auth import get_user_model
@@ -265,16 +266,52 @@ def _finish(batch: ImportBatch, result: ParseResult) -> None:
     batch.save()
 
 
+@dataclass(frozen=True)
+class Provenance:
+    """Where a file came from, as PRISMA reports it."""
+
+    source: str = ImportBatch.Source.OTHER_DATABASE
+    source_detail: str = ""
+    search_date: date | None = None
+    search_string: str = ""
+
+
+def _new_batch(
+    *,
+    review: Review,
+    data: bytes,
+    file_name: str,
+    provenance: Provenance,
+    created_by,
+    format: str,
+    lenient: bool,
+    column_map: Mapping[str, str] | None,
+    status: str,
+) -> ImportBatch:
+    return ImportBatch(
+        review=review,
+        source=provenance.source,
+        source_detail=provenance.source_detail,
+        search_date=provenance.search_date,
+        search_string=provenance.search_string,
+        file_name=file_name,
+        file_size=len(data),
+        sha256=sha256_of(data),
+        format="" if format == "auto" else format,
+        lenient=lenient,
+        column_map=dict(column_map or {}),
+        created_by=created_by,
+        status=status,
+    )
+
+
 def import_records(
     *,
     review: Review,
     data: bytes,
     file_name: str,
+    provenance: Provenance = Provenance(),
     created_by=None,
-    source: str = ImportBatch.Source.OTHER_DATABASE,
-    source_detail: str = "",
-    search_date: date | None = None,
-    search_string: str = "",
     format: str = "auto",
     lenient: bool = False,
     column_map: Mapping[str, str] | None = None,
@@ -290,20 +327,18 @@ def import_records(
         data, format=format, filename=file_name, lenient=lenient, column_map=column_map
     )
     with transaction.atomic():
-        batch = ImportBatch.objects.create(
+        batch = _new_batch(
             review=review,
-            source=source,
-            source_detail=source_detail,
-            search_date=search_date,
-            search_string=search_string,
+            data=data,
             file_name=file_name,
-            file_size=len(data),
-            sha256=sha256_of(data),
-            lenient=lenient,
-            column_map=dict(column_map or {}),
-            status=ImportBatch.Status.RUNNING,
+            provenance=provenance,
             created_by=created_by,
+            format=format,
+            lenient=lenient,
+            column_map=column_map,
+            status=ImportBatch.Status.RUNNING,
         )
+        batch.save()
         ids = _store_records(batch, result)
         _finish(batch, result)
     records_imported.send(Review, review=review, record_ids=ids)
@@ -318,10 +353,7 @@ def queue_import(
     data: bytes,
     file_name: str,
     created_by,
-    source: str,
-    source_detail: str = "",
-    search_date: date | None = None,
-    search_string: str = "",
+    provenance: Provenance,
     format: str = "auto",
     lenient: bool = False,
     column_map: Mapping[str, str] | None = None,
@@ -333,19 +365,15 @@ def queue_import(
     """
     from reviewmgr.tasks import import_batch_task
 
-    batch = ImportBatch(
+    batch = _new_batch(
         review=review,
-        source=source,
-        source_detail=source_detail,
-        search_date=search_date,
-        search_string=search_string,
+        data=data,
         file_name=file_name,
-        file_size=len(data),
-        sha256=sha256_of(data),
-        format="" if format == "auto" else format,
-        lenient=lenient,
-        column_map=dict(column_map or {}),
+        provenance=provenance,
         created_by=created_by,
+        format=format,
+        lenient=lenient,
+        column_map=column_map,
         status=ImportBatch.Status.MAPPING if hold else ImportBatch.Status.QUEUED,
     )
     batch.file.save(file_name, ContentFile(data), save=False)

@@ -32,18 +32,16 @@ def batch_upload(request: HttpRequest, slug: str) -> HttpResponse:
         except ImportFileError as error:
             form.add_error("file", str(error))
         else:
-            options = {
-                k: form.cleaned_data[k]
-                for k in ("source", "source_detail", "search_date", "search_string", "lenient")
-            }
+            fields = ("source", "source_detail", "search_date", "search_string")
             batch = services.queue_import(
                 review=review,
                 data=data,
                 file_name=upload.name,
                 created_by=request.user,
+                provenance=services.Provenance(**{k: form.cleaned_data[k] for k in fields}),
                 format=detected,
+                lenient=form.cleaned_data["lenient"],
                 hold=_needs_mapping(data, detected, upload.name),
-                **options,
             )
             if batch.status == ImportBatch.Status.MAPPING:
                 return redirect("reviewmgr:batch_map", review.slug, batch.pk)

@@ -14,7 +14,7 @@ from screening import services
 from screening.forms import ResolutionForm, ScreeningConfigForm
 from screening.highlight import highlight
 from screening.models import RecordScreening, Resolution, ScreeningEvent, Stage
-from screening.views.common import stage_or_404
+from screening.views.common import stage_or_404, state_or_404
 
 STATUS_FILTERS = {
     "second": (
@@ -72,8 +72,7 @@ def status_list(request: HttpRequest, slug: str, stage: str) -> HttpResponse:
 def resolve(request: HttpRequest, slug: str, stage: str, record_id: int) -> HttpResponse:
     review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
     stage = stage_or_404(stage)
-    rows = RecordScreening.objects.for_stage(review, stage).select_related("record")
-    state = get_object_or_404(rows, record_id=record_id)
+    state = state_or_404(review, stage, record_id)
     record = state.record
     form = ResolutionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -87,7 +86,9 @@ def resolve(request: HttpRequest, slug: str, stage: str, record_id: int) -> Http
             messages.success(
                 request, f"Record {record.pk} resolved: {form.cleaned_data['verdict']}."
             )
-            following = rows.filter(status=RecordScreening.Status.CONFLICT).order_by("record_id")
+            following = RecordScreening.objects.for_stage(review, stage).filter(
+                status=RecordScreening.Status.CONFLICT
+            ).order_by("record_id")
             nxt = following.first()
             if nxt:
                 return redirect("screening:resolve", review.slug, stage, nxt.record_id)
@@ -118,10 +119,7 @@ def resolve(request: HttpRequest, slug: str, stage: str, record_id: int) -> Http
 def add_reviewer(request: HttpRequest, slug: str, stage: str, record_id: int) -> HttpResponse:
     review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
     stage = stage_or_404(stage)
-    state = get_object_or_404(
-        RecordScreening.objects.for_stage(review, stage).select_related("record"),
-        record_id=record_id,
-    )
+    state = state_or_404(review, stage, record_id)
     try:
         services.add_reviewer(record=state.record, lead=request.user, stage=stage)
     except ValidationError as error:
@@ -136,18 +134,22 @@ def withdraw(request: HttpRequest, slug: str, stage: str, record_id: int) -> Htt
     """Take a reviewer's decision back so that another reviewer gets the record."""
     review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
     stage = stage_or_404(stage)
-    rows = RecordScreening.objects.for_stage(review, stage).select_related("record")
-    state = get_object_or_404(rows, record_id=record_id)
+    state = state_or_404(review, stage, record_id)
     decision = get_object_or_404(
-        state.record.decisions.select_related("reviewer"), stage=stage,
+        state.record.decisions.select_related("reviewer"),
+        stage=stage,
         pk=request.POST.get("decision") or 0,
     )
     try:
-        services.withdraw_decision(record=state.record, reviewer=decision.reviewer, stage=stage,
-                                   by=request.user)
+        services.withdraw_decision(
+            record=state.record, reviewer=decision.reviewer, stage=stage, by=request.user
+        )
     except ValidationError as error:
         messages.error(request, error.messages[0])
     else:
-        messages.success(request, f"{decision.reviewer.username}'s decision was withdrawn; "
-                                  "the record waits for another reviewer.")
+        messages.success(
+            request,
+            f"{decision.reviewer.username}'s decision was withdrawn; "
+            "the record waits for another reviewer.",
+        )
     return redirect("screening:resolve", review.slug, stage, record_id)

@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -15,7 +15,7 @@ from screening.filters import DecisionFilter
 from screening.forms import DecisionForm
 from screening.highlight import highlight
 from screening.models import Decision, RecordScreening, Resolution, Stage
-from screening.views.common import stage_or_404
+from screening.views.common import stage_or_404, state_or_404
 
 
 def _previous_decision(review: Review, reviewer, stage: str, before: Decision | None):
@@ -77,8 +77,7 @@ def screen(request: HttpRequest, slug: str, stage: str, record_id: int | None = 
     if record_id is None:
         state = queue.next_record(review, request.user, stage)
     else:
-        rows = RecordScreening.objects.for_stage(review, stage).select_related("record")
-        state = get_object_or_404(rows, record_id=record_id)
+        state = state_or_404(review, stage, record_id)
     return _render_screen(request, _screen_context(request, review, stage, state))
 
 
@@ -86,8 +85,7 @@ def screen(request: HttpRequest, slug: str, stage: str, record_id: int | None = 
 def decide(request: HttpRequest, slug: str, stage: str, record_id: int) -> HttpResponse:
     review = get_review_for_user(request, slug, role=Membership.Role.REVIEWER)
     stage = stage_or_404(stage)
-    rows = RecordScreening.objects.for_stage(review, stage).select_related("record")
-    state = get_object_or_404(rows, record_id=record_id)
+    state = state_or_404(review, stage, record_id)
     form = DecisionForm(request.POST)
     if form.is_valid():
         try:

@@ -66,10 +66,12 @@ class Command(BaseCommand):
                 review=review,
                 data=data,
                 file_name=path.name,
-                source=parse_source(options["source"]),
-                source_detail=options["source_detail"],
-                search_date=options["search_date"],
-                search_string=options["search_string"],
+                provenance=services.Provenance(
+                    source=parse_source(options["source"]),
+                    source_detail=options["source_detail"],
+                    search_date=options["search_date"],
+                    search_string=options["search_string"],
+                ),
                 format=options["format"],
                 lenient=options["lenient"],
             )
