@@ -37,7 +37,7 @@ def agreement_rows(review, stage: str) -> list[dict]:
             {
                 "pair": (names[first], names[second]),
                 "result": result,
-                "bar": round(200 * (result.percent_agreement or 0)),
+                "bar": round(2 * (result.percent_agreement or 0)),  # a 200-pixel bar
             }
         )
     return rows

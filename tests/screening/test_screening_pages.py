@@ -265,7 +265,8 @@ def test_the_dashboard_shows_agreement_between_the_reviewers(
     client.force_login(reviewer)
     page = client.get(reverse("screening:dashboard", args=[review.slug])).content.decode()
     assert "reviewer &amp; second_reviewer" in page
-    assert "67%" in page
+    assert "<td>67%</td>" in page
+    assert '<rect x="0" y="2" width="133" height="14"' in page  # two thirds of the bar
     assert "Cohen" in page
 
 
