@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from reviewmgr import dedup
@@ -18,39 +18,23 @@ from reviewmgr.models import DuplicateGroup, Record, Review
 from reviewmgr.signals import duplicates_merged, duplicates_unmerged
 
 DEDUP_FIELDS = (
-    "id",
-    "title",
-    "authors",
-    "year",
-    "journal",
-    "volume",
-    "issue",
-    "pages",
-    "doi",
-    "pmid",
-    "pmcid",
-    "type",
-    "abstract",
-    "duplicate_group_id",
-)
+    "id", "title", "authors", "year", "journal", "volume", "issue", "pages", "doi", "pmid",
+    "pmcid", "type", "abstract", "duplicate_group_id",
+)  # fmt: skip
 # Fields a merge may copy into the primary when the primary lacks them.
 FILLABLE_FIELDS = (
-    "abstract",
-    "doi",
-    "pmid",
-    "pmcid",
-    "journal",
-    "volume",
-    "issue",
-    "pages",
-    "year",
-)
+    "abstract", "doi", "pmid", "pmcid", "journal", "volume", "issue", "pages", "year",
+)  # fmt: skip
 
 
 @dataclass
 class DedupOutcome:
     merged: list[DuplicateGroup] = field(default_factory=list)
     pending: list[DuplicateGroup] = field(default_factory=list)
+
+    def add(self, group: DuplicateGroup) -> None:
+        merged = group.status == DuplicateGroup.Status.MERGED
+        (self.merged if merged else self.pending).append(group)
 
 
 def _dedup_record(row: dict) -> dedup.DedupRecord:
@@ -71,10 +55,38 @@ def _dedup_record(row: dict) -> dedup.DedupRecord:
     )
 
 
-def _richness(record: Record) -> tuple:
+def _richness(row: dict) -> tuple:
     """Which copy makes the best primary: identifiers, then the fullest abstract, then age."""
-    identifiers = sum(bool(getattr(record, name)) for name in ("doi", "pmid", "pmcid"))
-    return (-identifiers, -len(record.abstract), -len(record.authors), record.pk)
+    identifiers = sum(bool(row[name]) for name in ("doi", "pmid", "pmcid"))
+    return (-identifiers, -len(row["abstract"] or ""), -len(row["authors"] or ()), row["id"])
+
+
+def _fill(primary: dict, members: list[dict]) -> tuple[dict, dict]:
+    """The primary's empty fields (and a shorter abstract) taken from its copies.
+
+    Returns the new values and the values they replace, both by field name.
+    """
+    values, original = {}, {}
+    for name in FILLABLE_FIELDS:
+        best = primary[name]
+        for member in members:
+            value = member[name]
+            longer_abstract = name == "abstract" and len(value or "") > len(best or "")
+            if (not best and value) or longer_abstract:
+                best = value
+        if best != primary[name]:
+            values[name], original[name] = best, primary[name]
+    return values, original
+
+
+def _execute_many(sql: str, rows: list[list]) -> None:
+    if rows:
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, rows)
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
 
 
 def find_duplicates_in_review(
@@ -82,103 +94,132 @@ def find_duplicates_in_review(
 ) -> DedupOutcome:
     """Look for duplicates of `new_record_ids` (or among all records) and record the groups.
 
-    Costs one read of every record's matching fields and a few writes per group found.
+    One read of every record's matching fields; new groups are then written in bulk, since at
+    100k records with a third of them duplicates, queries per group would cost minutes.
     """
     rows = list(Record.objects.filter(review=review).values(*DEDUP_FIELDS))
-    group_of = {row["id"]: row["duplicate_group_id"] for row in rows}
+    by_id = {row["id"]: row for row in rows}
     candidates = dedup.find_duplicates((_dedup_record(row) for row in rows), new_ids=new_record_ids)
+    grouped = {pk for pk, row in by_id.items() if row["duplicate_group_id"]}
+    fresh = [c for c in candidates if grouped.isdisjoint(c.record_ids)]
+    joining = [c for c in candidates if not grouped.isdisjoint(c.record_ids)]
     outcome = DedupOutcome()
     with transaction.atomic():
-        for candidate in candidates:
-            group = _record_candidate(review, candidate, group_of)
-            if group is None:
-                continue
-            if group.status == DuplicateGroup.Status.MERGED:
-                outcome.merged.append(group)
-            else:
-                outcome.pending.append(group)
+        for group in _create_groups(review, fresh, by_id):
+            outcome.add(group)
+        for candidate in joining:
+            group = _join_existing(candidate, by_id)
+            if group is not None:
+                outcome.add(group)
     return outcome
 
 
-def _record_candidate(
-    review: Review, candidate: dedup.CandidateGroup, group_of: dict[int, int | None]
-) -> DuplicateGroup | None:
-    existing_ids = {group_of[pk] for pk in candidate.record_ids if group_of.get(pk)}
-    loose = [pk for pk in candidate.record_ids if not group_of.get(pk)]
-    if existing_ids and not loose:
-        return None  # nothing new: these records' groups were already settled
-    if existing_ids:
-        preference = [
-            DuplicateGroup.Status.MERGED,
-            DuplicateGroup.Status.PENDING,
-            DuplicateGroup.Status.REJECTED,
-        ]
-        group = min(
-            DuplicateGroup.objects.filter(pk__in=existing_ids),
-            key=lambda g: (preference.index(g.status), g.pk),
-        )
-        group.reasons = [*group.reasons, *[r for r in candidate.reasons if r not in group.reasons]]
-        group.score = min(group.score, candidate.score)
-        Record.objects.filter(pk__in=loose).update(duplicate_group=group)
-        for pk in loose:
-            group_of[pk] = group.pk
-        if group.status == DuplicateGroup.Status.MERGED and candidate.automatic:
-            group.save(update_fields=["reasons", "score"])
-            _merge(group, primary=group.primary, user=None)
-        else:
-            group.status = DuplicateGroup.Status.PENDING
-            group.primary = group.primary or min(group.records.all(), key=_richness)
-            group.save(update_fields=["reasons", "score", "status", "primary"])
-        return group
-    group = DuplicateGroup.objects.create(
-        review=review,
-        score=candidate.score,
-        reasons=candidate.reasons,
-        automatic=candidate.automatic,
+def _create_groups(
+    review: Review, candidates: list[dedup.CandidateGroup], by_id: dict[int, dict]
+) -> list[DuplicateGroup]:
+    """Groups of records that belonged to none: created, linked and merged in a few statements."""
+    plans = []
+    for candidate in candidates:
+        members = [by_id[pk] for pk in candidate.record_ids]
+        primary = min(members, key=_richness)
+        values, original = _fill(primary, members) if candidate.automatic else ({}, {})
+        plans.append((candidate, primary, values, original))
+    groups = DuplicateGroup.objects.bulk_create(
+        [
+            DuplicateGroup(
+                review=review,
+                score=candidate.score,
+                reasons=candidate.reasons,
+                automatic=candidate.automatic,
+                status=DuplicateGroup.Status.MERGED
+                if candidate.automatic
+                else DuplicateGroup.Status.PENDING,
+                primary_id=primary["id"],
+                filled_fields={"record": primary["id"], "original": original} if original else {},
+            )
+            for candidate, primary, _, original in plans
+        ],
+        batch_size=1000,
     )
-    Record.objects.filter(pk__in=candidate.record_ids).update(duplicate_group=group)
-    for pk in candidate.record_ids:
-        group_of[pk] = group.pk
-    if candidate.automatic:
-        _merge(group, primary=None, user=None)
-    else:
-        group.primary = min(group.records.all(), key=_richness)  # the suggestion a lead sees
-        group.save(update_fields=["primary"])
+    links, fills, merges = [], [], []
+    for group, (candidate, primary, values, _) in zip(groups, plans, strict=True):
+        merged = candidate.automatic
+        for pk in candidate.record_ids:
+            copy_of = primary["id"] if merged and pk != primary["id"] else None
+            links.append([group.pk, copy_of, pk])
+            by_id[pk]["duplicate_group_id"] = group.pk
+        if values:
+            fills.append(
+                [values.get(name, primary[name]) for name in FILLABLE_FIELDS] + [primary["id"]]
+            )
+        if merged:
+            merges.append(
+                (primary["id"], [pk for pk in candidate.record_ids if pk != primary["id"]])
+            )
+    table = _table(Record)
+    _execute_many(
+        f"UPDATE {table} SET duplicate_group_id = %s, duplicate_of_id = %s WHERE id = %s",  # noqa: S608
+        links,
+    )
+    assignments = ", ".join(f"{connection.ops.quote_name(name)} = %s" for name in FILLABLE_FIELDS)
+    _execute_many(f"UPDATE {table} SET {assignments} WHERE id = %s", fills)  # noqa: S608
+    if merges:
+        duplicates_merged.send(DuplicateGroup, review=review, merges=merges)
+    return groups
+
+
+def _join_existing(
+    candidate: dedup.CandidateGroup, by_id: dict[int, dict]
+) -> DuplicateGroup | None:
+    """A candidate that reaches records already grouped: its loose records join that group."""
+    existing_ids = {by_id[pk]["duplicate_group_id"] for pk in candidate.record_ids} - {None}
+    loose = [pk for pk in candidate.record_ids if not by_id[pk]["duplicate_group_id"]]
+    if not loose:
+        return None  # nothing new: these records' groups were already settled
+    preference = [
+        DuplicateGroup.Status.MERGED,
+        DuplicateGroup.Status.PENDING,
+        DuplicateGroup.Status.REJECTED,
+    ]
+    group = min(
+        DuplicateGroup.objects.filter(pk__in=existing_ids),
+        key=lambda g: (preference.index(g.status), g.pk),
+    )
+    group.reasons = [*group.reasons, *[r for r in candidate.reasons if r not in group.reasons]]
+    group.score = min(group.score, candidate.score)
+    Record.objects.filter(pk__in=loose).update(duplicate_group=group)
+    for pk in loose:
+        by_id[pk]["duplicate_group_id"] = group.pk
+    if group.status == DuplicateGroup.Status.MERGED and candidate.automatic:
+        group.save(update_fields=["reasons", "score"])
+        return _merge(group, primary_id=group.primary_id, user=None)
+    group.status = DuplicateGroup.Status.PENDING
+    if group.primary_id is None:
+        group.primary_id = min(group.records.values(*DEDUP_FIELDS), key=_richness)["id"]
+    group.save(update_fields=["reasons", "score", "status", "primary"])
     return group
 
 
-def _merge(group: DuplicateGroup, *, primary: Record | None, user) -> DuplicateGroup:
+def _merge(group: DuplicateGroup, *, primary_id: int | None, user) -> DuplicateGroup:
     _restore_primary(group)
-    records = list(group.records.all())
-    by_pk = {record.pk: record for record in records}
-    primary = by_pk.get(primary.pk) if primary is not None else None
+    members = list(group.records.values(*DEDUP_FIELDS))
+    primary = next((m for m in members if m["id"] == primary_id), None)
     if primary is None:
-        primary = min(records, key=_richness)
-    filled: dict[str, object] = {}
-    for name in FILLABLE_FIELDS:
-        current = getattr(primary, name)
-        best = current
-        for copy in records:
-            value = getattr(copy, name)
-            longer_abstract = name == "abstract" and len(value or "") > len(best or "")
-            if (not best and value) or longer_abstract:
-                best = value
-        if best != current:
-            filled[name] = current
-            setattr(primary, name, best)
-    if filled:
-        primary.save(update_fields=list(filled))
-    group.records.exclude(pk=primary.pk).update(duplicate_of=primary)
-    group.records.filter(pk=primary.pk).update(duplicate_of=None)
-    group.primary = primary
-    group.filled_fields = {"record": primary.pk, "original": filled}
+        primary = min(members, key=_richness)
+    values, original = _fill(primary, members)
+    if values:
+        Record.objects.filter(pk=primary["id"]).update(**values)
+    copy_ids = [m["id"] for m in members if m["id"] != primary["id"]]
+    Record.objects.filter(pk__in=copy_ids).update(duplicate_of=primary["id"])
+    Record.objects.filter(pk=primary["id"]).update(duplicate_of=None)
+    group.primary_id = primary["id"]
+    group.filled_fields = {"record": primary["id"], "original": original} if original else {}
     group.status = DuplicateGroup.Status.MERGED
     if user is not None:
         group.decided_by = user
         group.decided_at = timezone.now()
     group.save()
-    copy_ids = [record.pk for record in records if record.pk != primary.pk]
-    duplicates_merged.send(DuplicateGroup, group=group, primary_id=primary.pk, copy_ids=copy_ids)
+    duplicates_merged.send(DuplicateGroup, review=group.review, merges=[(primary["id"], copy_ids)])
     return group
 
 
@@ -194,7 +235,7 @@ def _restore_primary(group: DuplicateGroup) -> None:
 @transaction.atomic
 def merge_group(*, group: DuplicateGroup, user, primary: Record | None = None) -> DuplicateGroup:
     """A lead confirms a group (optionally choosing its primary)."""
-    return _merge(group, primary=primary, user=user)
+    return _merge(group, primary_id=primary.pk if primary else None, user=user)
 
 
 @transaction.atomic
@@ -229,7 +270,7 @@ def detach_records(*, record_ids: Collection[int]) -> None:
             group.delete()
         elif group.status == DuplicateGroup.Status.MERGED:
             group.records.filter(pk__in=record_ids).update(duplicate_group=None)
-            keep = group.primary if group.primary_id not in record_ids else None
-            _merge(group, primary=keep, user=None)
+            keep = group.primary_id if group.primary_id not in record_ids else None
+            _merge(group, primary_id=keep, user=None)
         else:
             group.records.filter(pk__in=record_ids).update(duplicate_group=None)

@@ -1,7 +1,7 @@
 """Events of the core that higher apps (screening, extraction) act on without the core knowing them.
 
 records_imported(review, record_ids): a batch was stored.
-duplicates_merged(group, primary_id, copy_ids): copies now stand behind a primary record.
+duplicates_merged(review, merges): each (primary_id, copy_ids) now stands behind its primary.
 duplicates_unmerged(group, record_ids): a merge was undone; each record stands alone again.
 """
 

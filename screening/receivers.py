@@ -7,9 +7,8 @@ def on_records_imported(sender, *, review, record_ids, **kwargs) -> None:
     services.sync_screening_rows(review=review)
 
 
-def on_duplicates_merged(sender, *, group, primary_id, copy_ids, **kwargs) -> None:
-    services.carry_decisions_to_primary(primary_id=primary_id, copy_ids=copy_ids)
-    services.sync_screening_rows(review=group.review)
+def on_duplicates_merged(sender, *, review, merges, **kwargs) -> None:
+    services.carry_decisions_to_primary(review=review, merges=merges)
 
 
 def on_duplicates_unmerged(sender, *, group, record_ids, **kwargs) -> None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db import connection, transaction
+from django.utils import timezone
 
 from reviewmgr.models import Record, Review
 from screening import queue
@@ -52,35 +52,42 @@ def config_for(review: Review) -> ScreeningConfig:
 def sync_screening_rows(*, review: Review) -> int:
     """Give every record that stands for a work its title/abstract row; drop copies' rows.
 
-    Runs after imports and merges; cheap when nothing changed (two indexed queries).
+    Runs after imports and merges. One INSERT ... SELECT: building 100k rows through the ORM
+    took longer than importing the records themselves.
     """
     config = config_for(review)
-    missing = (
-        Record.objects.for_review(review)
-        .unique()
-        .filter(
-            ~Exists(
-                RecordScreening.objects.filter(record=OuterRef("pk"), stage=Stage.TITLE_ABSTRACT)
-            )
-        )
-        .values_list("pk", flat=True)
+    quote = connection.ops.quote_name
+    column = {f.name: quote(f.column) for f in RecordScreening._meta.concrete_fields}
+    record_table, table = quote(Record._meta.db_table), quote(RecordScreening._meta.db_table)
+    # Names come from the models' metadata, values travel as parameters.
+    sql = (
+        f"INSERT INTO {table} ({column['review']}, {column['record']}, {column['stage']}, "  # noqa: S608
+        f"{column['status']}, {column['outcome']}, {column['required']}, "
+        f"{column['decision_count']}, {column['priority']}, {column['updated_at']}) "
+        f"SELECT r.review_id, r.id, %s, %s, '', %s, 0, 0, %s FROM {record_table} r "
+        f"WHERE r.review_id = %s AND r.duplicate_of_id IS NULL AND NOT EXISTS ("
+        f"SELECT 1 FROM {table} s WHERE s.{column['record']} = r.id AND s.{column['stage']} = %s)"
     )
-    rows = [
-        RecordScreening(
-            review=review,
-            record_id=pk,
-            stage=Stage.TITLE_ABSTRACT,
-            required=config.reviewers_required,
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [
+                Stage.TITLE_ABSTRACT,
+                RecordScreening.Status.AWAITING,
+                config.reviewers_required,
+                now,
+                review.pk,
+                Stage.TITLE_ABSTRACT,
+            ],
         )
-        for pk in missing.iterator(chunk_size=5000)
-    ]
-    RecordScreening.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
-    queue.forget_counts(review.pk)
+        created = cursor.rowcount
     # A copy behind a primary is not screened; its decisions moved to the primary.
     RecordScreening.objects.filter(
-        record__review=review, record__duplicate_of__isnull=False, decision_count=0
+        review=review, record__duplicate_of__isnull=False, decision_count=0
     ).delete()
-    return len(rows)
+    queue.forget_counts(review.pk)
+    return created
 
 
 def _lock_state(record: Record, stage: str) -> RecordScreening:
@@ -212,7 +219,10 @@ def withdraw_decision(*, record: Record, reviewer, stage: str, by=None) -> None:
     if deleted:
         note = f"withdrawn for {reviewer.username}" if by is not None and by != reviewer else ""
         ScreeningEvent.objects.create(
-            record=record, stage=stage, actor=by or reviewer, kind=ScreeningEvent.Kind.UNDONE,
+            record=record,
+            stage=stage,
+            actor=by or reviewer,
+            kind=ScreeningEvent.Kind.UNDONE,
             note=note,
         )
         _refresh(state, config)
@@ -281,59 +291,73 @@ def restore_records(*, record_ids: Iterable[int]) -> None:
         _refresh(RecordScreening.objects.select_for_update().get(pk=state.pk), config)
 
 
+def _chunks(ids: list[int], size: int = 5000):
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
 @transaction.atomic
-def carry_decisions_to_primary(*, primary_id: int, copy_ids: Iterable[int]) -> None:
-    """Decisions made on records later found to be copies move to the primary record.
+def carry_decisions_to_primary(*, review: Review, merges: Iterable[tuple[int, list[int]]]) -> None:
+    """Decisions made on records later found to be copies move to their primary record.
 
     A reviewer who already decided the primary keeps that decision; if they said otherwise on
-    a copy, or the carried decisions disagree, the primary goes to the conflicts queue.
+    a copy, or the carried decisions disagree, the primary goes to the conflicts queue. Copies
+    leave the screening queues (their own decisions stay in their history).
     """
-    primary = Record.objects.select_related("review").get(pk=primary_id)
-    config = config_for(primary.review)
-    copy_ids = list(copy_ids)
-    for decision in Decision.objects.filter(record_id__in=copy_ids).order_by("updated_at"):
-        state = (
-            RecordScreening.objects.select_for_update()
-            .filter(record=primary, stage=decision.stage)
-            .first()
+    primary_of = {copy: primary for primary, copies in merges for copy in copies}
+    copy_ids = list(primary_of)
+    decided = [
+        decision
+        for chunk in _chunks(copy_ids)
+        for decision in Decision.objects.filter(record_id__in=chunk).order_by("updated_at")
+    ]
+    config = config_for(review) if decided else None
+    for decision in decided:
+        _carry(decision, primary_of[decision.record_id], config)
+    for chunk in _chunks(copy_ids):
+        RecordScreening.objects.filter(record_id__in=chunk).delete()
+    queue.forget_counts(review.pk)
+
+
+def _carry(decision: Decision, primary_id: int, config: ScreeningConfig) -> None:
+    state = (
+        RecordScreening.objects.select_for_update()
+        .filter(record_id=primary_id, stage=decision.stage)
+        .first()
+    )
+    if state is None:
+        state = RecordScreening.objects.create(
+            review=config.review,
+            record_id=primary_id,
+            stage=decision.stage,
+            required=config.reviewers_required,
         )
-        if state is None:
-            state = RecordScreening.objects.create(
-                review=primary.review,
-                record=primary,
-                stage=decision.stage,
-                required=config.reviewers_required,
-            )
-        existing = Decision.objects.filter(
-            record=primary, stage=decision.stage, reviewer=decision.reviewer
-        ).first()
-        if existing is None:
-            decision.pk = None
-            decision.record = primary
-            decision.save()
-            ScreeningEvent.objects.create(
-                record=primary,
-                stage=decision.stage,
-                kind=ScreeningEvent.Kind.CARRIED,
-                actor=decision.reviewer,
-                verdict=decision.verdict,
-                reason=decision.reason,
-                note=f"from duplicate record {decision.record_id}",
-            )
-            _refresh(state, config)
-        elif (
-            existing.verdict != decision.verdict and state.status != RecordScreening.Status.RESOLVED
-        ):
-            state.required = max(state.required, state.decision_count)
-            queue.count_change(
-                state.review_id, state.stage, state.status, RecordScreening.Status.CONFLICT
-            )
-            state.status, state.outcome = RecordScreening.Status.CONFLICT, ""
-            state.save(update_fields=["required", "status", "outcome"])
-        elif existing.verdict != decision.verdict:
-            pass  # a lead already settled the primary; the copy's view stays in its history
-    RecordScreening.objects.filter(record_id__in=copy_ids).delete()
-    queue.forget_counts(primary.review_id)
+    existing = Decision.objects.filter(
+        record_id=primary_id, stage=decision.stage, reviewer=decision.reviewer
+    ).first()
+    if existing is None:
+        copy_id = decision.record_id
+        decision.pk = None
+        decision.record_id = primary_id
+        decision.save()
+        ScreeningEvent.objects.create(
+            record_id=primary_id,
+            stage=decision.stage,
+            kind=ScreeningEvent.Kind.CARRIED,
+            actor=decision.reviewer,
+            verdict=decision.verdict,
+            reason=decision.reason,
+            note=f"from duplicate record {copy_id}",
+        )
+        _refresh(state, config)
+    elif existing.verdict != decision.verdict and state.status != RecordScreening.Status.RESOLVED:
+        # The same reviewer said two things about one work: the lead decides.
+        state.required = max(state.required, state.decision_count)
+        queue.count_change(
+            state.review_id, state.stage, state.status, RecordScreening.Status.CONFLICT
+        )
+        state.status, state.outcome = RecordScreening.Status.CONFLICT, ""
+        state.save(update_fields=["required", "status", "outcome"])
 
 
 def save_full_text(
