@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from reviewmgr import dedup
+from reviewmgr import bulk, dedup
 from reviewmgr.models import DuplicateGroup, Record, Review
 from reviewmgr.signals import duplicates_merged, duplicates_unmerged
 
@@ -77,16 +77,6 @@ def _fill(primary: dict, members: list[dict]) -> tuple[dict, dict]:
         if best != primary[name]:
             values[name], original[name] = best, primary[name]
     return values, original
-
-
-def _execute_many(sql: str, rows: list[list]) -> None:
-    if rows:
-        with connection.cursor() as cursor:
-            cursor.executemany(sql, rows)
-
-
-def _table(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
 
 
 def find_duplicates_in_review(
@@ -156,13 +146,11 @@ def _create_groups(
             merges.append(
                 (primary["id"], [pk for pk in candidate.record_ids if pk != primary["id"]])
             )
-    table = _table(Record)
-    _execute_many(
-        f"UPDATE {table} SET duplicate_group_id = %s, duplicate_of_id = %s WHERE id = %s",  # noqa: S608
-        links,
+    meta = Record._meta
+    bulk.update_rows(
+        Record, [meta.get_field("duplicate_group"), meta.get_field("duplicate_of")], links
     )
-    assignments = ", ".join(f"{connection.ops.quote_name(name)} = %s" for name in FILLABLE_FIELDS)
-    _execute_many(f"UPDATE {table} SET {assignments} WHERE id = %s", fills)  # noqa: S608
+    bulk.update_rows(Record, [meta.get_field(name) for name in FILLABLE_FIELDS], fills)
     if merges:
         duplicates_merged.send(DuplicateGroup, review=review, merges=merges)
     return groups

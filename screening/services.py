@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from reviewmgr import bulk
 from reviewmgr.models import Record, Review
 from screening import queue
 from screening.models import (
@@ -82,6 +83,8 @@ def sync_screening_rows(*, review: Review) -> int:
             ],
         )
         created = cursor.rowcount
+    if created >= 5000:
+        bulk.refresh_statistics(RecordScreening)
     # A copy behind a primary is not screened; its decisions moved to the primary.
     RecordScreening.objects.filter(
         review=review, record__duplicate_of__isnull=False, decision_count=0
