@@ -111,7 +111,7 @@ class Reviewer:
 
 
 def run_load(base: str, reviewers: int, decisions: int) -> dict[str, list[float]]:
-    timings: dict[str, list[float]] = {"decide_and_next": [], "trivial": [], "errors": []}
+    timings: dict[str, list] = {"decide_and_next": [], "trivial": [], "errors": [], "refused": []}
     lock = threading.Lock()
     start_gate = threading.Barrier(reviewers)
 
@@ -138,6 +138,9 @@ def run_load(base: str, reviewers: int, decisions: int) -> dict[str, list[float]
                 _, page = reviewer.request("/reviews/bench/screen/ta/")
                 continue
             elapsed = time.perf_counter() - started
+            if 'role="alert"' in page:  # the record already had its decisions: refused
+                with lock:
+                    timings["refused"].append(match.group(2))
             started = time.perf_counter()
             reviewer.request("/healthz")
             trivial = time.perf_counter() - started
@@ -224,7 +227,10 @@ def main() -> None:
     print(summary("decide + next record (htmx)", timings["decide_and_next"]))
     print(summary("trivial view (/healthz)", timings["trivial"]))
     p95_ratio = percentile(timings["decide_and_next"], 0.95) / percentile(timings["trivial"], 0.95)
-    print(f"p95 ratio decide/trivial: {p95_ratio:.2f}; errors: {len(timings['errors'])}")
+    print(
+        f"p95 ratio decide/trivial: {p95_ratio:.2f}; errors: {len(timings['errors'])}; "
+        f"decisions refused as one too many: {len(timings['refused'])}"
+    )
     for error in timings["errors"][:5]:
         print("  ", error)
     with psycopg.connect(args.database_url, autocommit=True) as conn:

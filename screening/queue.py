@@ -2,9 +2,9 @@
 
 Reviewers share one queue order (priority, then import order), so without care twenty people
 would all open the same record and all but two would be turned away. A record served to a
-reviewer is therefore claimed for a while in the cache, and the queue passes over records
-whose remaining places are claimed by others. Claims are advice, not locks: the decision
-service still refuses a decision too many.
+reviewer therefore has one of its places claimed for a while in the cache, and the queue
+passes over records whose places are all claimed by others. Claims are advice, not locks:
+the decision service still refuses a decision too many.
 """
 
 from __future__ import annotations
@@ -21,12 +21,16 @@ CANDIDATES = 40
 COUNTS_SECONDS = 10 * 60  # bounds any drift between the counters and the rows
 
 
-def _claim_key(stage: str, record_id: int) -> str:
-    return f"screening:claim:{stage}:{record_id}"
+def _place_key(stage: str, record_id: int, place: int) -> str:
+    return f"screening:claim:{stage}:{record_id}:{place}"
 
 
 def next_record(review: Review, reviewer, stage: str) -> RecordScreening | None:
-    """The first queued record with a place left for this reviewer; claims it for them."""
+    """The first queued record with a place left for this reviewer; claims that place.
+
+    Each place a record still has (required minus decisions made) is one cache key, taken
+    with an atomic add, so reviewers arriving at the same instant cannot claim the same place.
+    """
     candidates = list(
         RecordScreening.objects.for_stage(review, stage)
         .awaiting(reviewer, stage)
@@ -35,27 +39,30 @@ def next_record(review: Review, reviewer, stage: str) -> RecordScreening | None:
     )
     if not candidates:
         return None
-    keys = {state.record_id: _claim_key(stage, state.record_id) for state in candidates}
-    claims = cache.get_many(list(keys.values()))
-    chosen = candidates[0]
+    places = {
+        state.record_id: [_place_key(stage, state.record_id, n) for n in range(state.required)]
+        for state in candidates
+    }
+    holders = cache.get_many([key for keys in places.values() for key in keys])
     for state in candidates:
-        others = set(claims.get(keys[state.record_id], ())) - {reviewer.pk}
-        if len(others) < state.required - state.decision_count:
-            chosen = state
-            break
-    claimants = set(claims.get(keys[chosen.record_id], ())) | {reviewer.pk}
-    cache.set(keys[chosen.record_id], sorted(claimants), CLAIM_SECONDS)
-    return chosen
+        keys = places[state.record_id]
+        if any(holders.get(key) == reviewer.pk for key in keys):
+            return state  # already this reviewer's
+        held_by_others = sum(key in holders for key in keys)
+        if state.decision_count + held_by_others >= state.required:
+            continue  # the remaining places are being read by others
+        for key in keys:
+            if key not in holders and cache.add(key, reviewer.pk, CLAIM_SECONDS):
+                return state
+    return candidates[0]  # every place is claimed: work on anyway, the service has the last word
 
 
 def release_claim(stage: str, record_id: int, reviewer) -> None:
-    """Once decided, the reviewer's claim is spent (their decision now counts instead)."""
-    key = _claim_key(stage, record_id)
-    claimants = set(cache.get(key, ())) - {reviewer.pk}
-    if claimants:
-        cache.set(key, sorted(claimants), CLAIM_SECONDS)
-    else:
-        cache.delete(key)
+    """Once decided (or overtaken), the reviewer's place is given back."""
+    keys = [_place_key(stage, record_id, place) for place in range(3)]
+    for key, holder in cache.get_many(keys).items():
+        if holder == reviewer.pk:
+            cache.delete(key)
 
 
 STATUSES = tuple(RecordScreening.Status.values)

@@ -66,6 +66,10 @@ def _screen_context(request, review, stage, state, form=None, error="") -> dict:
     }
 
 
+# Refusals that mean "someone else got there first", not "you did something wrong".
+OVERTAKEN = {"enough_decisions", "resolved"}
+
+
 def _render_screen(request, context) -> HttpResponse:
     template = "screening/screen.html#screen-main" if request.htmx else "screening/screen.html"
     return render(request, template, context)
@@ -93,15 +97,26 @@ def decide(request: HttpRequest, slug: str, stage: str, record_id: int) -> HttpR
                 record=state.record, reviewer=request.user, stage=stage, **form.cleaned_data
             )
         except ValidationError as error:
-            form.add_error(None, error)
-        else:
+            if error.code not in OVERTAKEN:
+                form.add_error(None, error)
+                state.refresh_from_db()
+                message = " ".join(form.non_field_errors())
+                context = _screen_context(request, review, stage, state, form, message)
+                return _render_screen(request, context)
+            # Others decided (or the lead resolved) it while this reviewer read: move on.
+            message = f"{error.messages[0]} Your decision was not needed; here is the next record."
             queue.release_claim(stage, state.record_id, request.user)
-    if not form.is_valid():
+            next_state = queue.next_record(review, request.user, stage)
+            return _render_screen(
+                request, _screen_context(request, review, stage, next_state, error=message)
+            )
+        queue.release_claim(stage, state.record_id, request.user)
+    else:
         state.refresh_from_db()
-        message = " ".join(form.non_field_errors()) or "Choose Include, Exclude or Maybe."
-        return _render_screen(
-            request, _screen_context(request, review, stage, state, form, message)
+        context = _screen_context(
+            request, review, stage, state, form, "Choose Include, Exclude or Maybe."
         )
+        return _render_screen(request, context)
     if request.htmx:
         next_state = queue.next_record(review, request.user, stage)
         return _render_screen(request, _screen_context(request, review, stage, next_state))

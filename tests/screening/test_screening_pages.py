@@ -303,15 +303,39 @@ def test_the_team_progress_follows_decisions(client, review, records, reviewer, 
 def test_lead_withdraws_a_decision_so_another_reviewer_takes_the_record(
     client, review, records, reviewer, second_reviewer, lead
 ):
-    decision = services.record_decision(record=records[0], reviewer=reviewer, stage=TA,
-                                        verdict="include")
+    decision = services.record_decision(
+        record=records[0], reviewer=reviewer, stage=TA, verdict="include"
+    )
     client.force_login(lead)
-    client.post(reverse("screening:withdraw", args=[review.slug, TA, records[0].pk]),
-                {"decision": decision.pk})
+    client.post(
+        reverse("screening:withdraw", args=[review.slug, TA, records[0].pk]),
+        {"decision": decision.pk},
+    )
     assert not Decision.objects.filter(record=records[0]).exists()
     event = records[0].screening_events.last()
     assert (event.kind, event.actor, event.note) == ("undone", lead, "withdrawn for reviewer")
     client.force_login(reviewer)
-    forbidden = client.post(reverse("screening:withdraw", args=[review.slug, TA, records[0].pk]),
-                            {"decision": 1})
+    forbidden = client.post(
+        reverse("screening:withdraw", args=[review.slug, TA, records[0].pk]), {"decision": 1}
+    )
     assert forbidden.status_code == 403
+
+
+def test_a_reviewer_overtaken_by_two_others_is_moved_on_with_a_message(
+    client, review, records, reviewer, second_reviewer
+):
+    from tests.conftest import add_member, make_user
+
+    third = make_user("third")
+    add_member(review, third, "reviewer")
+    for user in (reviewer, second_reviewer):
+        services.record_decision(record=records[0], reviewer=user, stage=TA, verdict="include")
+    client.force_login(third)
+    response = client.post(
+        decide_url(review, records[0]), {"verdict": "exclude"}, headers={"HX-Request": "true"}
+    )
+    html = response.content.decode()
+    assert "already has all the decisions it needs" in html
+    assert "here is the next record" in html
+    assert response.context["record"] == records[1]
+    assert not Decision.objects.filter(reviewer=third).exists()
