@@ -161,9 +161,7 @@ def _cohens_kappa(counts: np.ndarray) -> tuple[float | None, float | None, float
     off_diagonal = p * (cols[:, None] + rows[None, :]) ** 2
     np.fill_diagonal(off_diagonal, 0.0)
     variance = (
-        on_diagonal
-        + (1 - kappa) ** 2 * off_diagonal.sum()
-        - (kappa - expected * (1 - kappa)) ** 2
+        on_diagonal + (1 - kappa) ** 2 * off_diagonal.sum() - (kappa - expected * (1 - kappa)) ** 2
     ) / (n * (1 - expected) ** 2)
     # rounding can push a zero variance (perfect agreement) a hair below zero
     standard_error = float(np.sqrt(max(variance, 0.0)))
