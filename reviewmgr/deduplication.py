@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -189,8 +190,10 @@ def _join_existing(
 
 
 def _merge(group: DuplicateGroup, *, primary_id: int | None, user) -> DuplicateGroup:
-    _restore_primary(group)
     members = list(group.records.values(*DEDUP_FIELDS))
+    if len(members) < 2:
+        raise ValidationError("This group has fewer than two records left.", code="too_small")
+    _restore_primary(group)
     primary = next((m for m in members if m["id"] == primary_id), None)
     if primary is None:
         primary = min(members, key=_richness)

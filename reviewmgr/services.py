@@ -299,7 +299,7 @@ def _new_batch(
         source_detail=provenance.source_detail,
         search_date=provenance.search_date,
         search_string=provenance.search_string,
-        file_name=file_name,
+        file_name=file_name[:255],
         file_size=len(data),
         sha256=sha256_of(data),
         format="" if format == "auto" else format,

@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -68,8 +69,13 @@ def duplicate_decide(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     group = get_object_or_404(review.duplicate_groups, pk=pk)
     action = request.POST.get("action")
     if action == "merge":
-        primary = group.records.filter(pk=request.POST.get("primary") or 0).first()
-        deduplication.merge_group(group=group, user=request.user, primary=primary)
+        chosen = request.POST.get("primary", "")
+        primary = group.records.filter(pk=int(chosen)).first() if chosen.isdigit() else None
+        try:
+            deduplication.merge_group(group=group, user=request.user, primary=primary)
+        except ValidationError as error:
+            messages.error(request, error.messages[0])
+            return redirect(group)
         messages.success(request, f"Merged: record {group.primary_id} is the primary record.")
     elif action == "reject":
         deduplication.reject_group(group=group, user=request.user)

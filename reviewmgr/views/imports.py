@@ -66,8 +66,12 @@ def batch_map(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     batch = get_object_or_404(review.batches, pk=pk)
     if batch.status not in {ImportBatch.Status.MAPPING, ImportBatch.Status.FAILED}:
         return redirect(batch)
-    with batch.file.open("rb") as handle:
-        columns = importers.read_columns(handle.read(), filename=batch.file_name)
+    try:
+        with batch.file.open("rb") as handle:
+            columns = importers.read_columns(handle.read(), filename=batch.file_name)
+    except (ImportFileError, OSError) as error:
+        messages.error(request, f"The columns of this file cannot be read: {error}")
+        return redirect(batch)
     suggested = batch.column_map or importers.suggest_column_map(columns)
     form = ColumnMapForm(request.POST or None, columns=columns, suggested=suggested)
     if request.method == "POST" and form.is_valid():

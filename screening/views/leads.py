@@ -86,9 +86,11 @@ def resolve(request: HttpRequest, slug: str, stage: str, record_id: int) -> Http
             messages.success(
                 request, f"Record {record.pk} resolved: {form.cleaned_data['verdict']}."
             )
-            following = RecordScreening.objects.for_stage(review, stage).filter(
-                status=RecordScreening.Status.CONFLICT
-            ).order_by("record_id")
+            following = (
+                RecordScreening.objects.for_stage(review, stage)
+                .filter(status=RecordScreening.Status.CONFLICT)
+                .order_by("record_id")
+            )
             nxt = following.first()
             if nxt:
                 return redirect("screening:resolve", review.slug, stage, nxt.record_id)
@@ -135,10 +137,11 @@ def withdraw(request: HttpRequest, slug: str, stage: str, record_id: int) -> Htt
     review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
     stage = stage_or_404(stage)
     state = state_or_404(review, stage, record_id)
+    chosen = request.POST.get("decision", "")
     decision = get_object_or_404(
         state.record.decisions.select_related("reviewer"),
         stage=stage,
-        pk=request.POST.get("decision") or 0,
+        pk=int(chosen) if chosen.isdigit() else 0,
     )
     try:
         services.withdraw_decision(

@@ -27,11 +27,14 @@ ER  -
 """
 
 # A third record whose TY start line was lost: a person must fix it, and be told where.
-BAD_RIS = GOOD_RIS + """
+BAD_RIS = (
+    GOOD_RIS
+    + """
 TI  - A record whose first line went missing
 AU  - Lost, Line
 ER  -
 """
+)
 
 
 @pytest.fixture
@@ -252,3 +255,28 @@ def test_lead_deletes_a_batch_after_a_confirmation_that_counts_its_records(
     client.post(url)
     assert not review.batches.exists()
     assert not review.records.exists()
+
+
+def test_odd_form_values_get_answers_not_server_errors(client, review, lead, ris_file):
+    from reviewmgr.models import DuplicateGroup
+
+    run_json(review.slug, str(ris_file))
+    batch = review.batches.get()
+    group = DuplicateGroup.objects.create(review=review, score=0.8, reasons=[])
+    review.records.update(duplicate_group=group)
+    client.force_login(lead)
+    decide = reverse("reviewmgr:duplicate_decide", args=[review.slug, group.pk])
+    assert client.post(decide, {"action": "merge", "primary": "abc"}).status_code == 302
+    group.refresh_from_db()
+    assert group.status == DuplicateGroup.Status.MERGED  # the richest record was chosen
+    lone = DuplicateGroup.objects.create(review=review, score=0.8, reasons=[])
+    lone_decide = reverse("reviewmgr:duplicate_decide", args=[review.slug, lone.pk])
+    refused = client.post(lone_decide, {"action": "merge"}, follow=True)
+    assert "fewer than two records" in refused.content.decode()
+    columns = client.get(reverse("reviewmgr:batch_map", args=[review.slug, batch.pk]))
+    assert columns.status_code == 302  # a RIS file has no columns to map
+    long_name = "x" * 300 + ".ris"
+    with pytest.raises(CommandError):
+        call_command("import_records", review.slug, "/nonexistent/" + long_name)
+    upload(client, review, long_name, GOOD_RIS.encode())
+    assert review.batches.filter(file_name__startswith="xxx").exists()
