@@ -319,12 +319,9 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def speed_one(n: int) -> None:
-    """One size in a fresh process, so the peak memory belongs to this size alone."""
-    from benches.synthetic import generate_records
-
-    rows = generate_records(n, seed=1, duplicate_fraction=0.3)
-    records = [
+def dedup_records(rows: list[dict]) -> list[DedupRecord]:
+    """Synthetic records (benches.synthetic) as the engine takes them, ids from 1."""
+    return [
         DedupRecord(
             id=index + 1,
             title=row["title"],
@@ -339,6 +336,14 @@ def speed_one(n: int) -> None:
         )
         for index, row in enumerate(rows)
     ]
+
+
+def speed_one(n: int) -> None:
+    """One size in a fresh process, so the peak memory belongs to this size alone."""
+    from benches.synthetic import generate_records
+
+    rows = generate_records(n, seed=1, duplicate_fraction=0.3)
+    records = dedup_records(rows)
     originals: dict[int, set[int]] = {}
     for index, row in enumerate(rows):
         if "dup_of" in row:

@@ -205,3 +205,16 @@ def test_record_page_shows_the_record_whole(client, review, reviewer):
         "a note",
     ):
         assert text in page
+
+
+def test_the_records_table_pages_by_fifty_and_keeps_the_filter(client, review, reviewer):
+    for n in range(60):
+        make_record(review, f"PRP trial number {n}", year=2020)
+    client.force_login(reviewer)
+    first = client.get(review.get_absolute_url(), {"q": "trial"})
+    assert len(first.context["page"]) == 50
+    assert 'href="?q=trial&amp;page=2">Next</a>' in first.content.decode()
+    fragment = client.get(review.get_absolute_url(), {"q": "trial", "page": 2},
+                          headers={"HX-Request": "true"}).content.decode()
+    assert "Page 2 of 2" in fragment
+    assert "<html" not in fragment

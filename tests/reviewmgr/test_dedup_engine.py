@@ -358,21 +358,9 @@ def test_records_without_a_title_only_match_on_an_identifier():
 
 
 def _records(rows: list[dict]) -> list[DedupRecord]:
-    return [
-        DedupRecord(
-            id=index + 1,
-            title=row["title"],
-            authors=tuple(row["authors"]),
-            year=row["year"],
-            journal=row["journal"],
-            volume=row["volume"],
-            issue=row["issue"],
-            pages=row["pages"],
-            doi=row["doi"],
-            abstract=row["abstract"],
-        )
-        for index, row in enumerate(rows)
-    ]
+    from benches.dedup_bench import dedup_records
+
+    return dedup_records(rows)
 
 
 def _corpus_set(name: str):
