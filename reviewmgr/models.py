@@ -279,6 +279,11 @@ class Record(models.Model):
         related_name="duplicates",
         help_text="The primary record this one is a copy of (set by a merge, never deleted).",
     )
+    known_relevant = models.BooleanField(
+        default=False,
+        help_text="Marked by a lead as relevant before screening (e.g. a seed article); "
+        "ranks similar records first.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = RecordQuerySet.as_manager()

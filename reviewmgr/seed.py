@@ -87,9 +87,11 @@ def load_seed_review(*, with_demo_users: bool = False, seed_dir: Path = SEED_DIR
             source=ImportBatch.Source(entry["source"]),
             source_detail=entry.get("source_detail", ""),
         )
-        services.import_records(
+        _, record_ids = services.import_records(
             review=review, data=data, file_name=entry["file"], provenance=provenance
         )
+        if entry.get("known_relevant"):
+            services.mark_known_relevant(review=review, record_ids=record_ids)
         loaded += 1
     return SeedOutcome(
         review=review, created=created, batches_loaded=loaded, demo_password=password

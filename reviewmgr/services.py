@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from reviewmgr import bulk, importers
+from reviewmgr import bulk, importers, signals
 from reviewmgr.deduplication import detach_records, find_duplicates_in_review
 from reviewmgr.importers import ImportFileError, ParsedRecord, ParseResult
 from reviewmgr.models import ImportBatch, Membership, Record, RecordCorrection, Review
@@ -147,6 +147,21 @@ def correct_record(*, record: Record, user, **fields) -> RecordCorrection | None
     return RecordCorrection.objects.create(record=record, changed_by=user, changes=changes)
 
 
+@transaction.atomic
+def mark_known_relevant(*, review: Review, record_ids: Iterable[int], known: bool = True) -> int:
+    """Mark records the lead already knows are relevant; prioritisation starts from them."""
+    changed = (
+        review.records.filter(pk__in=list(record_ids))
+        .exclude(known_relevant=known)
+        .update(known_relevant=known)
+    )
+    if changed:
+        transaction.on_commit(
+            lambda: signals.known_relevant_changed.send(sender=Review, review=review)
+        )
+    return changed
+
+
 # Imports ---------------------------------------------------------------------------------------
 
 
@@ -177,6 +192,7 @@ def _record_values(review: Review, batch: ImportBatch, parsed: ParsedRecord) -> 
         "source_record": parsed.raw,
         "duplicate_group_id": None,
         "duplicate_of_id": None,
+        "known_relevant": False,
     }
 
 

@@ -19,6 +19,11 @@ review_patterns = [
     path("members/<int:pk>/remove/", members.member_remove, name="member_remove"),
     path("records/<int:pk>/", records.record_detail, name="record_detail"),
     path("records/<int:pk>/correct/", records.record_correct, name="record_correct"),
+    path(
+        "records/<int:pk>/known-relevant/",
+        records.record_known_relevant,
+        name="record_known_relevant",
+    ),
     path("imports/", imports.batch_list, name="batch_list"),
     path("imports/new/", imports.batch_upload, name="batch_upload"),
     path("imports/<int:pk>/", imports.batch_detail, name="batch_detail"),

@@ -11,3 +11,4 @@ class ScreeningConfig(AppConfig):
         signals.records_imported.connect(receivers.on_records_imported)
         signals.duplicates_merged.connect(receivers.on_duplicates_merged)
         signals.duplicates_unmerged.connect(receivers.on_duplicates_unmerged)
+        signals.known_relevant_changed.connect(receivers.on_known_relevant_changed)

@@ -21,6 +21,18 @@ class ResolutionForm(forms.Form):
 
 
 class ScreeningConfigForm(forms.ModelForm):
+    retrain_every = forms.IntegerField(
+        min_value=1,
+        max_value=100,
+        label="Retrain the ranking after every",
+        help_text="Decisions at title/abstract (1–100). The queue is reordered in the background.",
+    )
+    exploration = forms.FloatField(
+        min_value=0,
+        max_value=0.5,
+        label="Exploration",
+        help_text="Share of queue places given to a random record (0–0.5; 0.05 is one in twenty).",
+    )
     exclusion_reasons = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 6}),
@@ -35,12 +47,16 @@ class ScreeningConfigForm(forms.ModelForm):
             "maybe_advances",
             "exclusion_reasons",
             "reasons_required_at_title_abstract",
+            "order",
+            "retrain_every",
+            "exploration",
         ]
         widgets = {"reviewers_required": forms.Select(choices=[(1, "1"), (2, "2"), (3, "3")])}
         labels = {
+            "order": "Queue order",
             "reasons_required_at_title_abstract": (
                 "Require a reason for exclusions at title/abstract too"
-            )
+            ),
         }
 
     def __init__(self, *args, **kwargs):
@@ -68,3 +84,12 @@ class FullTextForm(forms.Form):
                 "Upload the PDF, or mark the full text as not obtainable.", code="nothing"
             )
         return cleaned
+
+
+class StoppingForm(forms.Form):
+    note = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why the team decided this (kept in the log with the estimate).",
+    )

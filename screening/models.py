@@ -26,8 +26,27 @@ class Verdict(models.TextChoices):
     MAYBE = "maybe", "Maybe"
 
 
+class QueueOrder(models.TextChoices):
+    PRIORITISED = "prioritised", "Prioritised: likely relevant records first"
+    RANDOM = "random", "Random order"
+    IMPORT = "import", "Import order"
+
+
 class ScreeningConfig(models.Model):
     review = models.OneToOneField(Review, on_delete=models.CASCADE, related_name="screening")
+    order = models.CharField(
+        max_length=12,
+        choices=QueueOrder,
+        default=QueueOrder.PRIORITISED,
+        help_text="Switch prioritisation off if the protocol asks for random or import order.",
+    )
+    retrain_every = models.PositiveSmallIntegerField(
+        default=5, help_text="Decisions between two retrainings of the ranking model."
+    )
+    exploration = models.FloatField(
+        default=0.05,
+        help_text="Share of queue places given to a random record, so no topic stays unseen.",
+    )
     reviewers_required = models.PositiveSmallIntegerField(
         default=2, help_text="Independent decisions needed per record and stage."
     )
@@ -46,6 +65,14 @@ class ScreeningConfig(models.Model):
             models.CheckConstraint(
                 condition=Q(reviewers_required__gte=1, reviewers_required__lte=3),
                 name="screening_config_reviewers_1_to_3",
+            ),
+            models.CheckConstraint(
+                condition=Q(retrain_every__gte=1, retrain_every__lte=100),
+                name="screening_config_retrain_every_1_to_100",
+            ),
+            models.CheckConstraint(
+                condition=Q(exploration__gte=0, exploration__lte=0.5),
+                name="screening_config_exploration_0_to_half",
             ),
         ]
 
@@ -189,6 +216,54 @@ class ScreeningEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.kind} {self.verdict}"
+
+
+class Ranking(models.Model):
+    """The last time a review's queue was ordered, and from what: shown to the team."""
+
+    review = models.OneToOneField(Review, on_delete=models.CASCADE, related_name="ranking")
+    order = models.CharField(max_length=12, choices=QueueOrder)
+    ranked_at = models.DateTimeField()
+    seconds = models.FloatField(default=0.0)
+    records = models.PositiveIntegerField(default=0)
+    relevant_labels = models.PositiveIntegerField(default=0)
+    irrelevant_labels = models.PositiveIntegerField(default=0)
+    cold_start = models.BooleanField(
+        default=True, help_text="Ranked by keywords and known relevant records, no model yet."
+    )
+    error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"Ranking of {self.review}"
+
+
+class StoppingDecision(models.Model):
+    """A lead's decision to stop (or resume) screening new records at a stage, with the
+    stopping rule's estimate at that moment: it belongs in the review's methods section."""
+
+    class Kind(models.TextChoices):
+        STOPPED = "stopped", "Stopped screening new records"
+        RESUMED = "resumed", "Resumed screening"
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="stopping_decisions")
+    stage = models.CharField(max_length=2, choices=Stage)
+    kind = models.CharField(max_length=10, choices=Kind)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(auto_now_add=True)
+    rule = models.CharField(max_length=200, blank=True)
+    parameters = models.JSONField(default=dict, blank=True)
+    estimate = models.JSONField(default=dict, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["decided_at", "pk"]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.get_kind_display()} at {self.get_stage_display()} ({self.decided_at:%Y-%m-%d})"
+        )
 
 
 def full_text_path(instance: FullText, filename: str) -> str:

@@ -31,12 +31,12 @@ def next_record(review: Review, reviewer, stage: str) -> RecordScreening | None:
     Each place a record still has (required minus decisions made) is one cache key, taken
     with an atomic add, so reviewers arriving at the same instant cannot claim the same place.
     """
-    candidates = list(
-        RecordScreening.objects.for_stage(review, stage)
-        .awaiting(reviewer, stage)
-        .by_priority()
-        .select_related("record")[:CANDIDATES]
-    )
+    from screening.prioritisation import stopped
+
+    rows = RecordScreening.objects.for_stage(review, stage).awaiting(reviewer, stage)
+    if stopped(review, stage):
+        rows = rows.filter(decision_count__gt=0)  # only second opinions after a stop
+    candidates = list(rows.by_priority().select_related("record")[:CANDIDATES])
     if not candidates:
         return None
     places = {

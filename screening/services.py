@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from reviewmgr import bulk
 from reviewmgr.models import Record, Review
-from screening import queue
+from screening import prioritisation, queue
 from screening.models import (
     Decision,
     FullText,
@@ -25,6 +25,7 @@ from screening.models import (
     ScreeningConfig,
     ScreeningEvent,
     Stage,
+    StoppingDecision,
     Verdict,
 )
 
@@ -181,6 +182,16 @@ def record_decision(
             "A lead has resolved this record; it can no longer change.", code="resolved"
         )
     decision = Decision.objects.filter(record=record, stage=stage, reviewer=reviewer).first()
+    if (
+        decision is None
+        and state.decision_count == 0
+        and prioritisation.stopped(record.review, stage)
+    ):
+        raise ValidationError(
+            "The lead has stopped screening new records at this stage; "
+            "only records that already have a decision still need one.",
+            code="stopped",
+        )
     if decision is None:
         if state.decision_count >= state.required:
             raise ValidationError(
@@ -203,6 +214,8 @@ def record_decision(
         note=note,
     )
     _refresh(state, config)
+    if stage == Stage.TITLE_ABSTRACT:
+        prioritisation.request_ranking(record.review, config=config)
     return decision
 
 
@@ -259,6 +272,8 @@ def resolve_record(
         note=note,
     )
     _refresh(state, config)
+    if stage == Stage.TITLE_ABSTRACT:
+        prioritisation.request_ranking(record.review, config=config)
     return resolution
 
 
@@ -391,3 +406,41 @@ def save_full_text(
     full_text.uploaded_by = user
     full_text.save()
     return full_text
+
+
+@transaction.atomic
+def stop_screening(*, review: Review, stage: str, lead, note: str = "") -> StoppingDecision:
+    """The team stops screening new records at a stage. Logged with the stopping rule, its
+    parameters and its estimate at this moment (for the methods section). The product never
+    excludes anything: records nobody has screened stay unscreened, and records with one
+    decision still go to a second reviewer before the stage closes."""
+    if prioritisation.stopped(review, stage):
+        raise ValidationError("Screening at this stage is already stopped.", code="already")
+    estimate = prioritisation.stopping_estimate(review, stage)
+    return StoppingDecision.objects.create(
+        review=review,
+        stage=stage,
+        kind=StoppingDecision.Kind.STOPPED,
+        decided_by=lead,
+        rule=estimate.rule,
+        parameters=estimate.parameters,
+        estimate=prioritisation.estimate_as_dict(estimate),
+        note=note,
+    )
+
+
+@transaction.atomic
+def resume_screening(*, review: Review, stage: str, lead, note: str = "") -> StoppingDecision:
+    if not prioritisation.stopped(review, stage):
+        raise ValidationError("Screening at this stage is not stopped.", code="not_stopped")
+    estimate = prioritisation.stopping_estimate(review, stage)
+    return StoppingDecision.objects.create(
+        review=review,
+        stage=stage,
+        kind=StoppingDecision.Kind.RESUMED,
+        decided_by=lead,
+        rule=estimate.rule,
+        parameters=estimate.parameters,
+        estimate=prioritisation.estimate_as_dict(estimate),
+        note=note,
+    )

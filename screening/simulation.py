@@ -277,3 +277,60 @@ def plot_recall_curve(
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)
     return path
+
+
+# Labelled files -------------------------------------------------------------------------------
+
+LABEL_COLUMNS = (
+    "included",
+    "label_included",
+    "label",
+    "inclusion",
+    "include",
+    "final_included",
+    "included_final",
+    "label_abstract_screening",
+    "decision",
+    "relevant",
+)
+TRUE_LABELS = {"1", "1.0", "true", "yes", "y", "include", "included", "relevant", "t"}
+FALSE_LABELS = {"0", "0.0", "false", "no", "n", "exclude", "excluded", "irrelevant", "f"}
+
+
+def find_label_column(columns: Sequence[str], requested: str | None = None) -> str:
+    """The inclusion label column: the one named (any case), else the first usual name found.
+
+    Raises ValueError naming the columns there are when none fits.
+    """
+    by_lower = {column.lower().strip(): column for column in columns}
+    if requested:
+        found = by_lower.get(requested.lower().strip())
+        if found is None:
+            raise ValueError(
+                f"no column '{requested}'; the file has: {', '.join(sorted(by_lower)) or 'none'}"
+            )
+        return found
+    for name in LABEL_COLUMNS:
+        if name in by_lower:
+            return by_lower[name]
+    raise ValueError(
+        "no inclusion label column found (looked for "
+        f"{', '.join(LABEL_COLUMNS)}); the file has: {', '.join(sorted(by_lower)) or 'none'}. "
+        "Name it with --label-column."
+    )
+
+
+def parse_label(value: object, *, row: int, column: str) -> bool:
+    """1/0, true/false, yes/no, include/exclude (any case). Row numbers in messages are
+    1-based records."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, list):  # tagged formats may repeat a tag
+        value = value[0] if value else ""
+    text = str(value if value is not None else "").strip().lower()
+    if text in TRUE_LABELS:
+        return True
+    if text in FALSE_LABELS:
+        return False
+    shown = text or "empty"
+    raise ValueError(f"record {row + 1}: '{column}' is {shown}, not an inclusion label (1/0)")

@@ -2,7 +2,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from reviewmgr import services
 from reviewmgr.forms import RecordCorrectionForm
@@ -19,6 +19,19 @@ def record_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     corrections = record.corrections.select_related("changed_by")
     context = {"review": review, "record": record, "copies": copies, "corrections": corrections}
     return render(request, "reviewmgr/record_detail.html", context)
+
+
+@require_POST
+def record_known_relevant(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """A lead marks a record as known relevant (or takes the mark back): the queue's
+    prioritisation starts from such records before any inclusion is made."""
+    review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
+    record = get_object_or_404(review.records, pk=pk)
+    known = request.POST.get("known") == "1"
+    services.mark_known_relevant(review=review, record_ids=[record.pk], known=known)
+    state = "marked as known relevant" if known else "no longer marked as known relevant"
+    messages.success(request, f"Record {record.pk} {state}.")
+    return redirect(record.get_absolute_url())
 
 
 @require_http_methods(["GET", "POST"])

@@ -1,15 +1,17 @@
 """The screening dashboard: progress per stage and agreement between reviewers."""
 
 from collections import defaultdict
-from itertools import combinations
+from itertools import accumulate, combinations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from reviewmgr.permissions import get_review_for_user
+from screening import prioritisation
 from screening.agreement import agreement
-from screening.models import Decision, Stage, Verdict
+from screening.models import Decision, Ranking, Stage, StoppingDecision, Verdict
 from screening.queue import progress
+from screening.services import config_for
 
 CATEGORIES = (Verdict.INCLUDE, Verdict.MAYBE, Verdict.EXCLUDE)
 
@@ -43,6 +45,60 @@ def agreement_rows(review, stage: str) -> list[dict]:
     return rows
 
 
+CURVE_WIDTH, CURVE_HEIGHT, CURVE_POINTS = 320, 120, 200
+
+
+def discovery_curve(history: list[bool], n_total: int, estimated_total: float | None) -> dict:
+    """Relevant records found against records screened, as SVG coordinates: a curve that
+    flattens is what the stopping rule tests; the dashed line is the estimated total."""
+    found = list(accumulate(history))
+    if not found:
+        return {}
+    top = max(found[-1], estimated_total or 0, 1)
+    step = max(1, len(found) // CURVE_POINTS)
+    picks = list(range(0, len(found), step))
+    if picks[-1] != len(found) - 1:
+        picks.append(len(found) - 1)
+    width = max(n_total, len(found))
+
+    def point(i: int) -> str:
+        x = CURVE_WIDTH * (i + 1) / width
+        y = CURVE_HEIGHT * (1 - found[i] / top)
+        return f"{x:.1f},{y:.1f}"
+
+    estimate_y = None
+    if estimated_total:
+        estimate_y = round(CURVE_HEIGHT * (1 - estimated_total / top), 1)
+    return {
+        "points": " ".join([f"0,{CURVE_HEIGHT}"] + [point(i) for i in picks]),
+        "estimate_y": estimate_y,
+        "screened_x": round(CURVE_WIDTH * len(found) / width, 1),
+        "width": CURVE_WIDTH,
+        "height": CURVE_HEIGHT,
+    }
+
+
+def prioritisation_panel(review) -> dict:
+    stage = Stage.TITLE_ABSTRACT
+    history = prioritisation.screening_history(review, stage)
+    estimate = prioritisation.stopping_test_for(review, stage, history)
+    total = estimate.parameters["n_total"]
+    found = estimate.n_relevant_found
+    remaining = None
+    if estimate.estimated_relevant_total == estimate.estimated_relevant_total:  # not NaN
+        remaining = max(estimate.estimated_relevant_total - found, 0)
+    return {
+        "stage": stage,
+        "config": config_for(review),
+        "ranking": Ranking.objects.filter(review=review).first(),
+        "estimate": estimate,
+        "estimated_remaining": remaining,
+        "curve": discovery_curve(history, total, estimate.estimated_relevant_total),
+        "stopped": prioritisation.stopped(review, stage),
+        "log": StoppingDecision.objects.filter(review=review).select_related("decided_by"),
+    }
+
+
 def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     review = get_review_for_user(request, slug)
     stages = [
@@ -54,8 +110,10 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         }
         for code, label in Stage.choices
     ]
-    return render(
-        request,
-        "screening/dashboard.html",
-        {"review": review, "stages": stages, "nav": "screening"},
-    )
+    context = {
+        "review": review,
+        "stages": stages,
+        "panel": prioritisation_panel(review),
+        "nav": "screening",
+    }
+    return render(request, "screening/dashboard.html", context)

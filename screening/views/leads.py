@@ -10,8 +10,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from reviewmgr.models import Membership
 from reviewmgr.permissions import get_review_for_user
-from screening import services
-from screening.forms import ResolutionForm, ScreeningConfigForm
+from screening import prioritisation, services
+from screening.forms import ResolutionForm, ScreeningConfigForm, StoppingForm
 from screening.highlight import highlight
 from screening.models import RecordScreening, Resolution, ScreeningEvent, Stage
 from screening.views.common import stage_or_404, state_or_404
@@ -37,6 +37,8 @@ def settings_view(request: HttpRequest, slug: str) -> HttpResponse:
     form = ScreeningConfigForm(request.POST or None, instance=config)
     if request.method == "POST" and form.is_valid():
         form.save()
+        if {"order", "exploration"} & set(form.changed_data):
+            prioritisation.request_ranking(review, force=True, config=config)
         messages.success(request, "Screening settings saved.")
         return redirect("screening:settings", review.slug)
     return render(
@@ -156,3 +158,24 @@ def withdraw(request: HttpRequest, slug: str, stage: str, record_id: int) -> Htt
             "the record waits for another reviewer.",
         )
     return redirect("screening:resolve", review.slug, stage, record_id)
+
+
+@require_POST
+def stopping(request: HttpRequest, slug: str, stage: str) -> HttpResponse:
+    """The lead stops screening new records at a stage, or resumes it; both are logged."""
+    review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
+    stage = stage_or_404(stage)
+    form = StoppingForm(request.POST)
+    resume = request.POST.get("action") == "resume"
+    if form.is_valid():
+        act = services.resume_screening if resume else services.stop_screening
+        try:
+            act(review=review, stage=stage, lead=request.user, note=form.cleaned_data["note"])
+        except ValidationError as error:
+            messages.error(request, error.messages[0])
+        else:
+            done = "resumed" if resume else "stopped for records nobody has screened yet"
+            messages.success(request, f"{Stage(stage).label} screening {done}. Logged.")
+    else:
+        messages.error(request, "The note is too long (2,000 characters at most).")
+    return redirect(reverse("screening:dashboard", args=[review.slug]) + "#stopping")

@@ -96,3 +96,12 @@ def test_review_page_counts_identified_records_by_databases_and_other_methods(cl
     other = page.index("Other methods")
     assert databases < page.index("PubMed / MEDLINE: <strong>1</strong>") < other
     assert other < page.index("Website: <strong>1</strong>")
+
+
+def test_the_seed_article_is_known_relevant_so_the_queue_starts_from_it(db):
+    review = load_seed_review().review
+
+    assert list(review.records.filter(known_relevant=True).values_list("type", flat=True)) == [
+        review.records.get(batch__source="pubmed").type
+    ]
+    assert not review.records.get(batch__source="website").known_relevant

@@ -1,0 +1,152 @@
+"""Ranking a whole screening queue through the product: read, train, score, store priorities.
+
+    .venv/bin/python benches/queue_ranking_bench.py [--records 100000] [--decisions 1000]
+        [--database-url postgres://postgres@127.0.0.1:5432/postgres]
+
+Creates a fresh database (reviewmgr_bench_ranking; SQLite under a temporary directory when
+--database-url is "sqlite"), imports synthetic records through the product's import path,
+then times `screening.prioritisation.rank_queue`:
+
+- first ranking: fits the TF-IDF space (once per set of records), cold start by keywords;
+- retrain: after --decisions decisions, the path every few decisions takes while people
+  screen (feature space reused, model retrained, every awaiting row's priority rewritten).
+
+Baseline in the same run: the ranker alone on the same texts and labels, in memory
+(train + score + order), so the ratio is what reading and writing the database costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def child(records: int, decisions: int) -> None:
+    import django
+
+    django.setup()
+    import numpy as np
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from benches.synthetic import generate_records, write_ris
+    from reviewmgr import services
+    from reviewmgr.models import User
+    from screening import prioritisation
+    from screening.models import Decision, RecordScreening, Stage
+    from screening.ranking import order_queue
+    from screening.services import config_for, sync_screening_rows
+
+    lead = User.objects.create_user("bench-lead")
+    review = services.create_review(title="Bench", slug="bench", created_by=lead)
+    review.inclusion_keywords = ["platelet-rich plasma", "neuropathic pain", "cytokine"]
+    review.save()
+    path = Path(os.environ["REVIEWMGR_VAR_DIR"]) / "bench.ris"
+    write_ris(generate_records(records, seed=5), path)
+    services.import_records(
+        review=review, data=path.read_bytes(), file_name="bench.ris", find_duplicates=False
+    )
+    sync_screening_rows(review=review)
+    config_for(review)
+    n = RecordScreening.objects.filter(review=review).count()
+    print(f"records in the queue: {n}", flush=True)
+
+    started = time.perf_counter()
+    prioritisation.rank_queue(review=review)
+    first = time.perf_counter() - started
+
+    # decisions: 5% of them include, on records spread over the queue
+    rng = np.random.default_rng(1)
+    ids = list(RecordScreening.objects.filter(review=review).values_list("record_id", flat=True))
+    picked = rng.choice(ids, size=decisions, replace=False)
+    relevant = rng.random(decisions) < 0.05
+    Decision.objects.bulk_create(
+        Decision(
+            record_id=int(pk),
+            stage=Stage.TITLE_ABSTRACT,
+            reviewer=lead,
+            verdict="include" if inc else "exclude",
+        )
+        for pk, inc in zip(picked, relevant, strict=True)
+    )
+    started = time.perf_counter()
+    outcome = prioritisation.rank_queue(review=review)
+    retrain = time.perf_counter() - started
+    assert not outcome.cold_start
+
+    # baseline: the ranker alone, in memory, on the same texts and labels
+    ranker, record_ids = prioritisation._fitted_ranker(review)
+    position = {int(pk): i for i, pk in enumerate(record_ids)}
+    started = time.perf_counter()
+    ranker.train([position[int(pk)] for pk in picked], relevant.tolist())
+    order_queue(ranker.scores(), exploration=0.05, seed=1)
+    bare = time.perf_counter() - started
+
+    print(f"first ranking (fit + cold start + store): {first:8.2f} s")
+    print(f"retrain after {decisions} decisions + store:   {retrain:8.2f} s")
+    print(f"ranker alone, in memory (baseline):     {bare:8.2f} s")
+    print(f"ratio retrain / baseline:               {retrain / bare:8.1f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--decisions", type=int, default=1000)
+    parser.add_argument(
+        "--database-url",
+        default="postgres://postgres@127.0.0.1:5432/postgres",
+        help='PostgreSQL server URL, or "sqlite"',
+    )
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.records, args.decisions)
+        return
+
+    with tempfile.TemporaryDirectory() as var:
+        env = {
+            **os.environ,
+            "REVIEWMGR_VAR_DIR": var,
+            "DJANGO_SETTINGS_MODULE": "reviewmgr.settings",
+        }
+        env["TASKS_BACKEND"] = "django.tasks.backends.dummy.DummyBackend"
+        dropdb = None
+        if args.database_url != "sqlite":
+            server = args.database_url.rsplit("/", 1)[0]
+            name = "reviewmgr_bench_ranking"
+            subprocess.run(
+                ["dropdb", "--if-exists", "-h", "127.0.0.1", "-U", "postgres", name], check=True
+            )
+            subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
+            env["DATABASE_URL"] = f"{server}/{name}"
+            dropdb = ["dropdb", "-h", "127.0.0.1", "-U", "postgres", name]
+        try:
+            subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    "--records",
+                    str(args.records),
+                    "--decisions",
+                    str(args.decisions),
+                ],
+                env=env,
+                cwd=ROOT,
+                check=True,
+            )
+        finally:
+            if dropdb:
+                subprocess.run(dropdb, check=False)
+
+
+if __name__ == "__main__":
+    main()
