@@ -41,10 +41,12 @@ core_patterns = [
 ]
 # Screening's pages live under each review's address, in their own namespace.
 screening_patterns = [path("reviews/<slug:slug>/", include("screening.urls"))]
+extraction_patterns = [path("reviews/<slug:slug>/", include("extraction.urls"))]
 
 urlpatterns = [
     path("", include((core_patterns, "reviewmgr"))),
     *screening_patterns,
+    *extraction_patterns,
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),

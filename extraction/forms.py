@@ -1,0 +1,180 @@
+import json
+import re
+
+from django import forms
+from django.db.models import Q
+
+from extraction import schema
+from extraction.models import ExtractionConfig, Template
+
+
+class ExtractionSettingsForm(forms.ModelForm):
+    class Meta:
+        model = ExtractionConfig
+        fields = ["template", "extractors_may_reconcile"]
+        labels = {
+            "template": "Extraction template",
+            "extractors_may_reconcile": "Extractors may build the consensus too",
+        }
+
+    def __init__(self, *args, review, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["template"].queryset = Template.objects.filter(
+            Q(review=review) | Q(review__isnull=True)
+        )
+        self.fields["template"].required = True
+
+
+class NewTemplateForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    copy_of = forms.ModelChoiceField(
+        queryset=Template.objects.none(),
+        required=False,
+        empty_label="Start empty",
+        label="Start from",
+    )
+
+    def __init__(self, *args, review, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["copy_of"].queryset = Template.objects.filter(
+            Q(review=review) | Q(review__isnull=True)
+        )
+
+
+class TemplateJsonForm(forms.Form):
+    definition = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 24, "spellcheck": "false", "class": "code"}),
+        label="Definition (JSON)",
+    )
+
+    def clean_definition(self) -> dict:
+        text = self.cleaned_data["definition"]
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise forms.ValidationError(
+                f"Line {error.lineno}, column {error.colno}: {error.msg}.", code="bad_json"
+            ) from None
+        try:
+            schema.load_template(data)
+        except schema.TemplateError as error:
+            raise forms.ValidationError(error.problems, code="bad_template") from None
+        return data
+
+
+FIELD_TYPE_CHOICES = [
+    ("short_text", "Short text"),
+    ("long_text", "Long text"),
+    ("integer", "Whole number"),
+    ("decimal", "Decimal number (with unit)"),
+    ("single_choice", "Single choice"),
+    ("multiple_choice", "Multiple choice"),
+    ("yes_no_unclear", "Yes / no / unclear"),
+    ("date", "Date"),
+    ("table", "Repeating table"),
+]
+
+
+def key_from(label: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")[:60] or "field"
+
+
+class AddFieldForm(forms.Form):
+    """One new field (or table column) appended to the current definition."""
+
+    section = forms.CharField(
+        max_length=100,
+        help_text="An existing section's title or key, or a new title to start a section.",
+    )
+    table = forms.CharField(
+        max_length=100, required=False, help_text="Add as a column of this table field (key)."
+    )
+    label = forms.CharField(max_length=200)
+    type = forms.ChoiceField(choices=FIELD_TYPE_CHOICES)
+    help = forms.CharField(max_length=500, required=False, label="Help text")
+    required = forms.BooleanField(required=False)
+    choices = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Choice fields: one choice per line.",
+    )
+    units = forms.CharField(
+        max_length=200,
+        required=False,
+        help_text="Decimal fields: one unit, or several separated by commas to choose from.",
+    )
+    columns = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Tables: one column per line as 'Label: type' (type as above, e.g. decimal).",
+    )
+
+    def __init__(self, *args, definition: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.definition = definition
+
+    def _field(self, label: str, type_: str, data: dict) -> dict:
+        field = {"key": key_from(label), "label": label, "type": type_}
+        if data.get("help"):
+            field["help"] = data["help"]
+        if data.get("required"):
+            field["required"] = True
+        if type_ in ("single_choice", "multiple_choice"):
+            lines = [c.strip() for c in (data.get("choices") or "").splitlines() if c.strip()]
+            field["choices"] = [[key_from(c), c] for c in lines]
+        if type_ == "decimal" and data.get("units"):
+            units = [u.strip() for u in data["units"].split(",") if u.strip()]
+            if len(units) == 1:
+                field["unit"] = units[0]
+            else:
+                field["units"] = units
+        return field
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        if data["type"] == "table":
+            columns = []
+            for number, line in enumerate((data.get("columns") or "").splitlines(), 1):
+                if not line.strip():
+                    continue
+                label, _, type_ = line.partition(":")
+                type_ = type_.strip() or "short_text"
+                if type_ not in dict(FIELD_TYPE_CHOICES) or type_ == "table":
+                    raise forms.ValidationError(
+                        f"Column line {number}: '{type_}' is not a column type.", code="bad_type"
+                    )
+                columns.append(self._field(label.strip(), type_, {}))
+            if not columns:
+                raise forms.ValidationError("A table needs at least one column.", code="columns")
+            data["columns_parsed"] = columns
+        new_definition = self.definition_with_field(data)
+        try:
+            schema.load_template(new_definition)
+        except schema.TemplateError as error:
+            raise forms.ValidationError(error.problems, code="bad_template") from None
+        return data
+
+    def definition_with_field(self, data: dict | None = None) -> dict:
+        data = data or self.cleaned_data
+        definition = json.loads(json.dumps(self.definition))
+        field = self._field(data["label"], data["type"], data)
+        if data["type"] == "table":
+            field["columns"] = data["columns_parsed"]
+        wanted = data["section"].strip()
+        sections = definition.setdefault("sections", [])
+        section = next((s for s in sections if wanted in (s["key"], s["title"])), None)
+        if section is None:
+            section = {"key": key_from(wanted), "title": wanted, "fields": []}
+            sections.append(section)
+        if data.get("table"):
+            table = next((f for f in section["fields"] if f["key"] == data["table"]), None)
+            if table is None or table.get("type") != "table":
+                raise forms.ValidationError(
+                    f"Section '{wanted}' has no table '{data['table']}'.", code="no_table"
+                )
+            table.setdefault("columns", []).append(field)
+        else:
+            section["fields"].append(field)
+        return definition

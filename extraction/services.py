@@ -1,0 +1,597 @@
+"""Writes of extraction: templates and their versions, studies, values as they are typed,
+completion, consensus and risk of bias. Views, commands and the seed loader call these."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from extraction import rob, schema
+from extraction.models import (
+    Extraction,
+    ExtractionConfig,
+    ExtractionEdit,
+    RiskOfBias,
+    Study,
+    Template,
+    TemplateVersion,
+)
+from reviewmgr.models import Record, Review
+from screening.models import RecordScreening, Stage, Verdict
+
+BUILTIN_KEY = "cytokines-prp-neuropathic-pain"
+EXTRACTORS_PER_STUDY = 2
+DESIGN_PATH = "study.design"
+
+
+# Templates ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def ensure_builtin_templates() -> list[Template]:
+    """Load the shipped templates; a changed file becomes a new version (safe to rerun)."""
+    loaded = []
+    for key, definition in schema.builtin_definitions().items():
+        template_def = schema.load_template(definition)
+        template, _ = Template.objects.get_or_create(
+            review=None,
+            key=key,
+            defaults={"name": template_def.name, "description": template_def.description},
+        )
+        current = template.current
+        if current is None or current.definition != definition:
+            _new_version(template, definition, None)
+        loaded.append(template)
+    return loaded
+
+
+def _new_version(template: Template, definition: Mapping, user) -> TemplateVersion:
+    current = template.current
+    new = schema.load_template(definition)
+    changes = []
+    if current is not None:
+        old = schema.load_template(current.definition)
+        changes = [
+            {"path": c.path, "kind": c.kind, "detail": c.detail}
+            for c in schema.diff_templates(old, new)
+        ]
+    version = TemplateVersion.objects.create(
+        template=template,
+        number=(current.number + 1) if current else 1,
+        definition=new.to_dict(),
+        changes=changes,
+        created_by=user,
+    )
+    if current is not None:
+        _upgrade_extractions(current, version)
+    return version
+
+
+def _upgrade_extractions(old: TemplateVersion, new: TemplateVersion) -> None:
+    """Move unfinished extractions to the new version, keeping every value already entered:
+    what the new version cannot hold is kept aside in `retired_values`, never dropped."""
+    old_template = schema.load_template(old.definition)
+    new_template = schema.load_template(new.definition)
+    for extraction in Extraction.objects.select_for_update().filter(
+        template_version=old, final=False
+    ):
+        kept, retired = schema.values_retained(old_template, new_template, extraction.values)
+        extraction.values = kept
+        extraction.retired_values = {**extraction.retired_values, **retired}
+        extraction.template_version = new
+        extraction.save(update_fields=["values", "retired_values", "template_version"])
+
+
+@transaction.atomic
+def create_template(
+    *, review: Review, name: str, user, copy_of: Template | None = None
+) -> Template:
+    """A review's own template: empty, or a copy of another (e.g. the built-in one)."""
+    base_key = _key(name)
+    key, n = base_key, 1
+    while Template.objects.filter(review=review, key=key).exists():
+        n += 1
+        key = f"{base_key}-{n}"
+    if copy_of is not None:
+        definition = {**copy_of.current.definition, "key": key, "name": name}
+    else:
+        definition = {
+            "key": key,
+            "name": name,
+            "sections": [{"key": "study", "title": "Study", "fields": []}],
+        }
+    template = Template.objects.create(review=review, key=key, name=name, created_by=user)
+    _new_version(template, definition, user)
+    return template
+
+
+def _key(text: str) -> str:
+    key = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return key[:80] or "template"
+
+
+@transaction.atomic
+def publish_template_version(*, template: Template, definition: Mapping, user) -> TemplateVersion:
+    """A new version from an edited definition; raises ValidationError listing every problem.
+    Unfinished extractions move to it and keep their values."""
+    if template.is_builtin:
+        raise ValidationError(
+            "A built-in template cannot be edited; make a copy for this review.", code="builtin"
+        )
+    try:
+        schema.load_template(definition)
+    except schema.TemplateError as error:
+        raise ValidationError(error.problems, code="bad_template") from None
+    current = template.current
+    if current is not None and schema.load_template(current.definition) == schema.load_template(
+        definition
+    ):
+        raise ValidationError("Nothing changed since the current version.", code="unchanged")
+    version = _new_version(template, definition, user)
+    template.draft = None
+    template.name = version.definition["name"]
+    template.save(update_fields=["draft", "name"])
+    return version
+
+
+def config_for(review: Review) -> ExtractionConfig:
+    config, created = ExtractionConfig.objects.get_or_create(review=review)
+    if config.template_id is None:
+        builtin = Template.objects.filter(review=None, key=BUILTIN_KEY).first()
+        if builtin is None:
+            builtin = next((t for t in ensure_builtin_templates() if t.key == BUILTIN_KEY), None)
+        if builtin is not None:
+            config.template = builtin
+            config.save(update_fields=["template"])
+    return config
+
+
+def templates_for(review: Review):
+    """Templates a review may use: its own and the built-in ones."""
+    from django.db.models import Q
+
+    return Template.objects.filter(Q(review=review) | Q(review__isnull=True))
+
+
+# Studies ------------------------------------------------------------------------------------
+
+
+def included_records(review: Review):
+    """Records included at full text (by agreement or a lead's resolution)."""
+    return Record.objects.filter(
+        review=review,
+        screenings__stage=Stage.FULL_TEXT,
+        screenings__status=RecordScreening.Status.RESOLVED,
+        screenings__outcome=Verdict.INCLUDE,
+    )
+
+
+@transaction.atomic
+def sync_studies(*, review: Review) -> int:
+    """A study for every record included at full text; a study nobody has begun goes
+    away if its record is no longer included. Returns the studies created."""
+    included = set(included_records(review).values_list("pk", flat=True))
+    existing = set(Study.objects.filter(review=review).values_list("record_id", flat=True))
+    Study.objects.bulk_create(
+        [Study(review=review, record_id=pk) for pk in sorted(included - existing)]
+    )
+    Study.objects.filter(review=review, extractions__isnull=True).exclude(
+        record_id__in=included
+    ).delete()
+    return len(included - existing)
+
+
+def _current_version(review: Review) -> TemplateVersion:
+    config = config_for(review)
+    if config.template is None or config.template.current is None:
+        raise ValidationError("Choose an extraction template first.", code="no_template")
+    return config.template.current
+
+
+@transaction.atomic
+def start_extraction(*, study: Study, extractor) -> Extraction:
+    """The extractor's own copy of the form for this study (made once, then reused)."""
+    existing = study.extractions.filter(kind=Extraction.Kind.INDEPENDENT, extractor=extractor)
+    if (found := existing.first()) is not None:
+        return found
+    Study.objects.select_for_update().filter(pk=study.pk).first()
+    taken = study.extractions.filter(kind=Extraction.Kind.INDEPENDENT).count()
+    if taken >= EXTRACTORS_PER_STUDY:
+        raise ValidationError(
+            "Two extractors are already extracting this study.", code="enough_extractors"
+        )
+    extraction = Extraction.objects.create(
+        study=study, extractor=extractor, template_version=_current_version(study.review)
+    )
+    _refresh_status(study)
+    return extraction
+
+
+def _refresh_status(study: Study) -> None:
+    extractions = list(study.extractions.all())
+    independent = [e for e in extractions if e.kind == Extraction.Kind.INDEPENDENT]
+    consensus = next((e for e in extractions if e.kind == Extraction.Kind.CONSENSUS), None)
+    if consensus is not None:
+        status = Study.Status.FINAL if consensus.final else Study.Status.IN_CONSENSUS
+    elif len(independent) >= EXTRACTORS_PER_STUDY and all(e.complete for e in independent):
+        status = Study.Status.COMPLETE
+    elif any(e.values for e in independent):
+        status = Study.Status.IN_PROGRESS
+    else:
+        status = Study.Status.NOT_STARTED
+    if status != study.status:
+        study.status = status
+        study.save(update_fields=["status"])
+
+
+def template_of(extraction: Extraction) -> schema.Template:
+    return schema.load_template(extraction.template_version.definition)
+
+
+def _check_editable(extraction: Extraction) -> None:
+    if extraction.final:
+        raise ValidationError(
+            "This consensus is final; a lead must reopen it to change it.", code="final"
+        )
+
+
+@transaction.atomic
+def save_value(
+    *,
+    extraction: Extraction,
+    path: str,
+    raw: Any,
+    user,
+    row: int | None = None,
+    column: str = "",
+) -> Any:
+    """Clean and store one answer (or one table cell) as it is typed; every change is kept
+    in the edit history. Raises schema.ValueProblem with a message for the extractor."""
+    extraction = Extraction.objects.select_for_update().get(pk=extraction.pk)
+    _check_editable(extraction)
+    template = template_of(extraction)
+    try:
+        field = template.field(path)
+    except KeyError:
+        raise ValidationError(f"The form has no field '{path}'.", code="no_field") from None
+    values = dict(extraction.values)
+    if field.type == "table":
+        rows = [dict(r) for r in values.get(path) or []]
+        if row is None or not 0 <= row < len(rows):
+            raise ValidationError(f"Row {row} does not exist in {field.label}.", code="no_row")
+        try:
+            cell_field = field.column(column)
+        except KeyError:
+            raise ValidationError(
+                f"{field.label} has no column '{column}'.", code="no_column"
+            ) from None
+        value = schema.clean_value(cell_field, raw)
+        before = rows[row].get(column)
+        if value is None:
+            rows[row].pop(column, None)
+        else:
+            rows[row][column] = value
+        values[path] = rows
+    else:
+        value = schema.clean_value(field, raw)
+        before = values.get(path)
+        if value is None:
+            values.pop(path, None)
+        else:
+            values[path] = value
+    if before == value:
+        return value
+    extraction.values = values
+    extraction.save(update_fields=["values", "updated_at"])
+    ExtractionEdit.objects.create(
+        extraction=extraction,
+        path=path,
+        row=row,
+        column=column,
+        before=before,
+        after=value,
+        by=user,
+    )
+    _after_edit(extraction, template)
+    return value
+
+
+def _after_edit(extraction: Extraction, template: schema.Template) -> None:
+    if extraction.complete and schema.missing_required(template, extraction.values):
+        extraction.complete = False
+        extraction.completed_at = None
+        extraction.save(update_fields=["complete", "completed_at"])
+    _refresh_status(extraction.study)
+
+
+@transaction.atomic
+def add_row(*, extraction: Extraction, path: str, user) -> int:
+    extraction = Extraction.objects.select_for_update().get(pk=extraction.pk)
+    _check_editable(extraction)
+    field = template_of(extraction).field(path)
+    if field.type != "table":
+        raise ValidationError(f"{field.label} is not a table.", code="not_table")
+    rows = list(extraction.values.get(path) or [])
+    rows.append({})
+    extraction.values = {**extraction.values, path: rows}
+    extraction.save(update_fields=["values", "updated_at"])
+    ExtractionEdit.objects.create(
+        extraction=extraction, path=path, row=len(rows) - 1, after={}, by=user
+    )
+    _refresh_status(extraction.study)
+    return len(rows) - 1
+
+
+@transaction.atomic
+def delete_row(*, extraction: Extraction, path: str, row: int, user) -> None:
+    extraction = Extraction.objects.select_for_update().get(pk=extraction.pk)
+    _check_editable(extraction)
+    rows = list(extraction.values.get(path) or [])
+    if not 0 <= row < len(rows):
+        raise ValidationError(f"Row {row + 1} does not exist.", code="no_row")
+    removed = rows.pop(row)
+    values = dict(extraction.values)
+    if rows:
+        values[path] = rows
+    else:
+        values.pop(path, None)
+    extraction.values = values
+    extraction.save(update_fields=["values", "updated_at"])
+    ExtractionEdit.objects.create(
+        extraction=extraction, path=path, row=row, before=removed, by=user
+    )
+    _after_edit(extraction, template_of(extraction))
+
+
+@transaction.atomic
+def mark_complete(*, extraction: Extraction) -> Extraction:
+    """Refused, with every missing answer named, until the required fields are filled."""
+    extraction = Extraction.objects.select_for_update().get(pk=extraction.pk)
+    problems = schema.missing_required(template_of(extraction), extraction.values)
+    problems += _rob_problems(extraction)
+    if problems:
+        raise ValidationError(
+            [p if isinstance(p, str) else p.message for p in problems], code="incomplete"
+        )
+    extraction.complete = True
+    extraction.completed_at = timezone.now()
+    extraction.save(update_fields=["complete", "completed_at"])
+    _refresh_status(extraction.study)
+    return extraction
+
+
+def _rob_problems(extraction: Extraction) -> list[str]:
+    problems = []
+    for assessment in extraction.risks.all():
+        tool = rob.TOOLS[assessment.tool]
+        missing = [d.label for d in tool.domains if d.key not in assessment.judgements]
+        if missing:
+            name = f"{tool.name}{f' ({assessment.result})' if assessment.result else ''}"
+            problems.append(f"{name}: judge {', '.join(missing)}.")
+    return problems
+
+
+# Consensus ----------------------------------------------------------------------------------
+
+
+def independent_pair(study: Study) -> list[Extraction]:
+    return list(
+        study.extractions.filter(kind=Extraction.Kind.INDEPENDENT)
+        .select_related("extractor", "template_version")
+        .order_by("extractor__username")
+    )
+
+
+def may_reconcile(study: Study, user, membership) -> bool:
+    if membership.is_lead:
+        return True
+    config = config_for(study.review)
+    return config.extractors_may_reconcile and any(
+        e.extractor_id == user.pk for e in independent_pair(study)
+    )
+
+
+@transaction.atomic
+def start_consensus(*, study: Study, user) -> Extraction:
+    """The consensus copy, starting with every answer the two extractors agree on; the
+    disagreements are left for the person reconciling to choose or type."""
+    study = Study.objects.select_for_update().get(pk=study.pk)
+    if (existing := study.extractions.filter(kind=Extraction.Kind.CONSENSUS).first()) is not None:
+        return existing
+    pair = independent_pair(study)
+    if len(pair) < EXTRACTORS_PER_STUDY or not all(e.complete for e in pair):
+        raise ValidationError(
+            "Both extractors must mark their extraction complete first.", code="not_complete"
+        )
+    version = _current_version(study.review)
+    template = schema.load_template(version.definition)
+    first, second = ({**e.values} for e in pair)
+    values = _agreed_values(template, first, second)
+    consensus = Extraction.objects.create(
+        study=study, kind=Extraction.Kind.CONSENSUS, template_version=version, values=values
+    )
+    for edit_path, after in values.items():
+        ExtractionEdit.objects.create(
+            extraction=consensus, path=edit_path, after=after, by=user, column="(agreed)"
+        )
+    _copy_agreed_risks(pair, consensus)
+    _refresh_status(study)
+    return consensus
+
+
+def _agreed_values(template: schema.Template, a: Mapping, b: Mapping) -> dict:
+    values: dict[str, Any] = {}
+    for field in template.fields():
+        if field.type == "table":
+            rows_a, rows_b = a.get(field.path) or [], b.get(field.path) or []
+            rows = []
+            for index in range(max(len(rows_a), len(rows_b))):
+                row_a = rows_a[index] if index < len(rows_a) else {}
+                row_b = rows_b[index] if index < len(rows_b) else {}
+                rows.append(
+                    {
+                        c.key: row_a[c.key]
+                        for c in field.columns
+                        if row_a.get(c.key) is not None
+                        and schema.values_agree(c, row_a.get(c.key), row_b.get(c.key))
+                    }
+                )
+            if rows:
+                values[field.path] = rows
+        elif a.get(field.path) is not None and schema.values_agree(
+            field, a.get(field.path), b.get(field.path)
+        ):
+            values[field.path] = a[field.path]
+    return values
+
+
+def _copy_agreed_risks(pair: list[Extraction], consensus: Extraction) -> None:
+    first = {(r.tool, r.result): r for r in pair[0].risks.all()}
+    for other in pair[1].risks.all():
+        mine = first.get((other.tool, other.result))
+        if mine is None:
+            continue
+        agreed = {d: j for d, j in mine.judgements.items() if other.judgements.get(d) == j}
+        tool = rob.TOOLS[other.tool]
+        RiskOfBias.objects.create(
+            extraction=consensus,
+            tool=other.tool,
+            result=other.result,
+            judgements=agreed,
+            quotes={d: mine.quotes.get(d, "") for d in agreed},
+            overall=tool.overall(agreed) or "",
+        )
+
+
+@transaction.atomic
+def take_value(
+    *,
+    consensus: Extraction,
+    source: Extraction,
+    path: str,
+    user,
+    row: int | None = None,
+    column: str = "",
+) -> Any:
+    """Copy one answer (or cell) from an extractor's version into the consensus."""
+    if consensus.kind != Extraction.Kind.CONSENSUS or source.study_id != consensus.study_id:
+        raise ValidationError("Values are taken from this study's extractions only.", code="bad")
+    consensus = Extraction.objects.select_for_update().get(pk=consensus.pk)
+    _check_editable(consensus)
+    field = template_of(consensus).field(path)
+    values = dict(consensus.values)
+    if field.type == "table":
+        source_rows = source.values.get(path) or []
+        if row is None or row >= len(source_rows):
+            raise ValidationError("That row does not exist.", code="no_row")
+        rows = [dict(r) for r in values.get(path) or []]
+        while len(rows) <= row:
+            rows.append({})
+        if column:
+            before, after = rows[row].get(column), source_rows[row].get(column)
+            if after is None:
+                rows[row].pop(column, None)
+            else:
+                rows[row][column] = after
+        else:
+            before, after = rows[row], dict(source_rows[row])
+            rows[row] = after
+        values[path] = rows
+    else:
+        before, after = values.get(path), source.values.get(path)
+        if after is None:
+            values.pop(path, None)
+        else:
+            values[path] = after
+    consensus.values = values
+    consensus.save(update_fields=["values", "updated_at"])
+    ExtractionEdit.objects.create(
+        extraction=consensus, path=path, row=row, column=column, before=before, after=after, by=user
+    )
+    return after
+
+
+@transaction.atomic
+def finalise_consensus(*, consensus: Extraction, user) -> Extraction:
+    consensus = Extraction.objects.select_for_update().get(pk=consensus.pk)
+    problems = schema.missing_required(template_of(consensus), consensus.values)
+    problems += _rob_problems(consensus)
+    if problems:
+        raise ValidationError(
+            [p if isinstance(p, str) else p.message for p in problems], code="incomplete"
+        )
+    consensus.final = consensus.complete = True
+    consensus.completed_at = timezone.now()
+    consensus.save(update_fields=["final", "complete", "completed_at"])
+    _refresh_status(consensus.study)
+    return consensus
+
+
+@transaction.atomic
+def reopen_consensus(*, consensus: Extraction, user) -> Extraction:
+    consensus.final = False
+    consensus.save(update_fields=["final"])
+    _refresh_status(consensus.study)
+    return consensus
+
+
+# Risk of bias -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def save_risk_of_bias(
+    *,
+    extraction: Extraction,
+    tool: str,
+    judgements: Mapping[str, str],
+    quotes: Mapping[str, str],
+    user,
+    result: str = "",
+) -> RiskOfBias:
+    """Store judgements (those given so far) and quotes; the overall judgement follows the
+    tool's algorithm once every domain is judged."""
+    _check_editable(extraction)
+    if tool not in rob.TOOLS:
+        raise ValidationError(f"'{tool}' is not a risk-of-bias tool.", code="bad_tool")
+    chosen = rob.TOOLS[tool]
+    judgements = {k: v for k, v in judgements.items() if v}
+    try:
+        rob.validate(chosen, judgements)
+    except rob.JudgementError as error:
+        raise ValidationError(str(error), code="bad_judgement") from None
+    domains = {d.key for d in chosen.domains}
+    quotes = {k: v.strip() for k, v in quotes.items() if k in domains and v and v.strip()}
+    assessment, _ = RiskOfBias.objects.update_or_create(
+        extraction=extraction,
+        tool=tool,
+        result=result.strip()[:200],
+        defaults={
+            "judgements": judgements,
+            "quotes": quotes,
+            "overall": chosen.overall(judgements) or "",
+        },
+    )
+    ExtractionEdit.objects.create(
+        extraction=extraction,
+        path=f"risk_of_bias.{tool}",
+        column=result[:100],
+        after={"judgements": judgements, "quotes": quotes},
+        by=user,
+    )
+    return assessment
+
+
+def tool_for(extraction: Extraction) -> rob.Tool | None:
+    """The risk-of-bias tool that fits the design entered in the extraction, if any."""
+    design = extraction.values.get(DESIGN_PATH)
+    if not design:
+        return None
+    try:
+        return rob.tool_for_design(design)
+    except (KeyError, ValueError):
+        return None

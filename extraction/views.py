@@ -1,0 +1,499 @@
+"""Extraction pages: the studies, each extractor's form (saved field by field), the
+comparison and consensus, risk of bias, and the template builder."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from extraction import agreement as extraction_agreement
+from extraction import rob, schema, services
+from extraction.forms import AddFieldForm, ExtractionSettingsForm, NewTemplateForm, TemplateJsonForm
+from extraction.models import Extraction, Study, Template
+from extraction.templatetags.extraction_tags import dom_id
+from reviewmgr.models import Membership, Review
+from reviewmgr.permissions import get_review_for_user
+
+UNIT_SUFFIX = "#unit"
+
+
+def _study_or_404(review: Review, pk: int) -> Study:
+    return get_object_or_404(Study.objects.filter(review=review).select_related("record"), pk=pk)
+
+
+def _extraction_for(request: HttpRequest, review: Review, pk: int) -> Extraction:
+    """An extraction the user may edit: their own, or the consensus if they may reconcile.
+    Someone else's independent extraction is not found (blind extraction)."""
+    extraction = get_object_or_404(
+        Extraction.objects.filter(study__review=review).select_related("study", "template_version"),
+        pk=pk,
+    )
+    if extraction.kind == Extraction.Kind.INDEPENDENT:
+        if extraction.extractor_id != request.user.pk:
+            raise Http404("No such extraction.")
+    elif not services.may_reconcile(extraction.study, request.user, review.membership):
+        raise PermissionDenied("Only the lead builds the consensus in this review.")
+    return extraction
+
+
+def overview(request: HttpRequest, slug: str) -> HttpResponse:
+    review = get_review_for_user(request, slug)
+    services.sync_studies(review=review)
+    config = services.config_for(review)
+    studies = list(
+        Study.objects.filter(review=review)
+        .select_related("record")
+        .prefetch_related("extractions__extractor")
+    )
+    for study in studies:
+        study.mine = next(
+            (e for e in study.extractions.all() if e.extractor_id == request.user.pk), None
+        )
+        study.extractor_count = sum(
+            1 for e in study.extractions.all() if e.kind == Extraction.Kind.INDEPENDENT
+        )
+    settings_form = ExtractionSettingsForm(instance=config, review=review)
+    context = {
+        "review": review,
+        "config": config,
+        "studies": studies,
+        "settings_form": settings_form,
+        "agreement": extraction_agreement.field_agreement(review),
+        "nav": "extraction",
+    }
+    return render(request, "extraction/overview.html", context)
+
+
+@require_POST
+def settings_view(request: HttpRequest, slug: str) -> HttpResponse:
+    review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
+    form = ExtractionSettingsForm(request.POST, instance=services.config_for(review), review=review)
+    if form.is_valid():
+        form.save()
+        messages.success(request, "Extraction settings saved.")
+    else:
+        messages.error(request, "; ".join(e for errors in form.errors.values() for e in errors))
+    return redirect("extraction:overview", review.slug)
+
+
+@require_POST
+def start(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    review = get_review_for_user(request, slug, role=Membership.Role.EXTRACTOR)
+    study = _study_or_404(review, pk)
+    try:
+        extraction = services.start_extraction(study=study, extractor=request.user)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+        return redirect("extraction:overview", review.slug)
+    return redirect("extraction:extract", review.slug, extraction.pk)
+
+
+def _form_context(review: Review, extraction: Extraction) -> dict:
+    template = services.template_of(extraction)
+    tool = services.tool_for(extraction)
+    risks = list(extraction.risks.all())
+    return {
+        "review": review,
+        "extraction": extraction,
+        "study": extraction.study,
+        "template": template,
+        "sections": _sections(template, extraction.values),
+        "tool": tool,
+        "tool_domains": _rob_rows(tool, risks),
+        "risks": risks,
+        "problems": schema.missing_required(template, extraction.values),
+        "changes": extraction.template_version.changes,
+        "nav": "extraction",
+    }
+
+
+def _sections(template: schema.Template, values: dict) -> list[dict]:
+    """Sections with each field's stored value, ready for the form partials."""
+    sections = []
+    for section in template.sections:
+        fields = []
+        for field in section.fields:
+            value = values.get(field.path)
+            item = {"field": field, "value": value, "name": field.path}
+            if field.type == "table":
+                item["rows"] = [
+                    {
+                        "index": index,
+                        "cells": [
+                            {
+                                "field": column,
+                                "value": (row or {}).get(column.key),
+                                "name": f"{field.path}|{index}|{column.key}",
+                            }
+                            for column in field.columns
+                        ],
+                    }
+                    for index, row in enumerate(value or [])
+                ]
+            fields.append(item)
+        sections.append({"section": section, "fields": fields})
+    return sections
+
+
+def _rob_rows(tool: rob.Tool | None, risks) -> list[dict]:
+    if tool is None:
+        return []
+    saved = next((r for r in risks if r.tool == tool.key and not r.result), None)
+    return [
+        {
+            "domain": domain,
+            "judgement": (saved.judgements if saved else {}).get(domain.key, ""),
+            "quote": (saved.quotes if saved else {}).get(domain.key, ""),
+        }
+        for domain in tool.domains
+    ]
+
+
+def extract(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    review = get_review_for_user(request, slug)
+    extraction = _extraction_for(request, review, pk)
+    return render(request, "extraction/extract.html", _form_context(review, extraction))
+
+
+def _raw_value(request: HttpRequest, template: schema.Template, name: str):
+    """What the browser posted for the input `name`, shaped as schema.clean_value takes it."""
+    path, _, rest = name.partition("|")
+    row, column = None, ""
+    if rest:
+        row_text, _, column = rest.partition("|")
+        row = int(row_text) if row_text.isdigit() else None
+    field = template.field(path)
+    target = field.column(column) if field.type == "table" else field
+    if target.type == "multiple_choice":
+        raw = request.POST.getlist(name)
+    elif target.units:
+        raw = {
+            "value": request.POST.get(name, ""),
+            "unit": request.POST.get(name + UNIT_SUFFIX, ""),
+        }
+    else:
+        raw = request.POST.get(name, "")
+    return path, row, column, raw, target
+
+
+@require_POST
+def save(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Autosave of one input (htmx sends the input's name as HX-Trigger-Name), or every
+    input of a section when the browser submits the form without JavaScript."""
+    review = get_review_for_user(request, slug)
+    extraction = _extraction_for(request, review, pk)
+    template = services.template_of(extraction)
+    trigger = request.headers.get("HX-Trigger-Name", "")
+    names = [trigger.removesuffix(UNIT_SUFFIX)] if trigger else _posted_names(request)
+    errors = []
+    for name in names:
+        try:
+            path, row, column, raw, target = _raw_value(request, template, name)
+            services.save_value(
+                extraction=extraction, path=path, raw=raw, user=request.user, row=row, column=column
+            )
+        except KeyError:
+            errors.append(f"The form has no field '{name}'.")
+        except (schema.ValueProblem, ValidationError) as error:
+            message = getattr(error, "message", None) or "; ".join(error.messages)
+            errors.append(message if trigger else f"{target.label}: {message}")
+    if request.htmx:
+        return render(
+            request, "extraction/_saved.html", {"errors": errors, "name": trigger}, status=200
+        )
+    if errors:
+        for message in errors:
+            messages.error(request, message)
+    else:
+        messages.success(request, "Saved.")
+    return redirect(reverse("extraction:extract", args=[review.slug, extraction.pk]))
+
+
+def _posted_names(request: HttpRequest) -> list[str]:
+    names = []
+    for key in request.POST:
+        if key in {"csrfmiddlewaretoken", "fields"} or key.endswith(UNIT_SUFFIX):
+            continue
+        names.append(key)
+    # unticked checkboxes send nothing: the form lists every field it shows
+    for key in request.POST.getlist("fields"):
+        if key not in names:
+            names.append(key)
+    return names
+
+
+@require_POST
+def rows(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    review = get_review_for_user(request, slug)
+    extraction = _extraction_for(request, review, pk)
+    path = request.POST.get("path", "")
+    try:
+        if request.POST.get("delete", "").isdigit():
+            services.delete_row(
+                extraction=extraction, path=path, row=int(request.POST["delete"]), user=request.user
+            )
+        else:
+            services.add_row(extraction=extraction, path=path, user=request.user)
+    except (KeyError, ValidationError) as error:
+        messages.error(request, getattr(error, "messages", [str(error)])[0])
+    anchor = "#" + dom_id(path)
+    return redirect(reverse("extraction:extract", args=[review.slug, extraction.pk]) + anchor)
+
+
+@require_POST
+def complete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    review = get_review_for_user(request, slug)
+    extraction = _extraction_for(request, review, pk)
+    try:
+        if extraction.kind == Extraction.Kind.CONSENSUS:
+            services.finalise_consensus(consensus=extraction, user=request.user)
+            messages.success(request, "Consensus is final; exports use it.")
+        else:
+            services.mark_complete(extraction=extraction)
+            messages.success(request, "Extraction marked complete.")
+    except ValidationError as error:
+        messages.error(request, "Not yet complete: " + " ".join(error.messages))
+        return redirect("extraction:extract", review.slug, extraction.pk)
+    return redirect("extraction:overview", review.slug)
+
+
+@require_POST
+def risk_of_bias(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    review = get_review_for_user(request, slug)
+    extraction = _extraction_for(request, review, pk)
+    tool_key = request.POST.get("tool", "")
+    tool = rob.TOOLS.get(tool_key)
+    if tool is None:
+        messages.error(request, "Choose the study design first; it decides the tool.")
+    else:
+        try:
+            services.save_risk_of_bias(
+                extraction=extraction,
+                tool=tool_key,
+                judgements={
+                    d.key: request.POST.get(f"judgement_{d.key}", "") for d in tool.domains
+                },
+                quotes={d.key: request.POST.get(f"quote_{d.key}", "") for d in tool.domains},
+                user=request.user,
+            )
+            messages.success(request, f"{tool.name} saved.")
+        except ValidationError as error:
+            messages.error(request, error.messages[0])
+    return redirect(reverse("extraction:extract", args=[review.slug, extraction.pk]) + "#rob")
+
+
+# Comparison and consensus -------------------------------------------------------------------
+
+
+def compare(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    review = get_review_for_user(request, slug)
+    study = _study_or_404(review, pk)
+    if not services.may_reconcile(study, request.user, review.membership):
+        raise PermissionDenied("Only the lead compares the extractions in this review.")
+    pair = services.independent_pair(study)
+    both_complete = len(pair) == 2 and all(e.complete for e in pair)
+    if not both_complete and not review.membership.is_lead:
+        raise PermissionDenied("The comparison opens once both extractions are complete.")
+    consensus = study.extractions.filter(kind=Extraction.Kind.CONSENSUS).first()
+    version = pair[0].template_version if pair else None
+    rows = []
+    if len(pair) == 2:
+        template = schema.load_template(version.definition)
+        shown = consensus.values if consensus else {}
+        for item in schema.compare_values(template, pair[0].values, pair[1].values):
+            field = template.field(item.path)
+            target = field.column(item.column) if item.column else field
+            agreed_value = _cell(shown, item.path, item.row, item.column)
+            rows.append(
+                {
+                    "item": item,
+                    "a": schema.display_value(target, item.a),
+                    "b": schema.display_value(target, item.b),
+                    "consensus": schema.display_value(target, agreed_value),
+                    "section": item.path.split(".")[0],
+                }
+            )
+    context = {
+        "review": review,
+        "study": study,
+        "pair": pair,
+        "rows": rows,
+        "disagreements": sum(1 for r in rows if not r["item"].agree),
+        "consensus": consensus,
+        "both_complete": both_complete,
+        "risk_rows": _risk_comparison(pair, consensus),
+        "nav": "extraction",
+    }
+    return render(request, "extraction/compare.html", context)
+
+
+def _cell(values: dict, path: str, row: int | None, column: str | None):
+    if row is None:
+        return values.get(path)
+    rows = values.get(path) or []
+    return rows[row].get(column) if row < len(rows) else None
+
+
+def _risk_comparison(pair: list[Extraction], consensus: Extraction | None) -> list[dict]:
+    if len(pair) != 2:
+        return []
+    by_tool = [{(r.tool, r.result): r for r in e.risks.all()} for e in pair]
+    agreed = {(r.tool, r.result): r for r in consensus.risks.all()} if consensus else {}
+    rows = []
+    for key in sorted(by_tool[0].keys() | by_tool[1].keys()):
+        tool = rob.TOOLS[key[0]]
+        first, second = by_tool[0].get(key), by_tool[1].get(key)
+        for domain in tool.domains:
+            a = first.judgements.get(domain.key, "") if first else ""
+            b = second.judgements.get(domain.key, "") if second else ""
+            c = agreed[key].judgements.get(domain.key, "") if key in agreed else ""
+            rows.append(
+                {
+                    "tool": tool,
+                    "domain": domain,
+                    "a": tool.label(a) if a else "",
+                    "b": tool.label(b) if b else "",
+                    "consensus": tool.label(c) if c else "",
+                    "agree": a == b,
+                }
+            )
+    return rows
+
+
+@require_POST
+def start_consensus(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    review = get_review_for_user(request, slug)
+    study = _study_or_404(review, pk)
+    if not services.may_reconcile(study, request.user, review.membership):
+        raise PermissionDenied("Only the lead builds the consensus in this review.")
+    try:
+        services.start_consensus(study=study, user=request.user)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    return redirect("extraction:compare", review.slug, study.pk)
+
+
+@require_POST
+def take(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Take one answer from one extractor into the consensus."""
+    review = get_review_for_user(request, slug)
+    study = _study_or_404(review, pk)
+    consensus = study.extractions.filter(kind=Extraction.Kind.CONSENSUS).first()
+    if consensus is None:
+        raise Http404("Start the consensus first.")
+    consensus = _extraction_for(request, review, consensus.pk)
+    source = get_object_or_404(
+        study.extractions.filter(kind=Extraction.Kind.INDEPENDENT), pk=request.POST.get("source")
+    )
+    row = request.POST.get("row", "")
+    try:
+        services.take_value(
+            consensus=consensus,
+            source=source,
+            path=request.POST.get("path", ""),
+            row=int(row) if row.isdigit() else None,
+            column=request.POST.get("column", ""),
+            user=request.user,
+        )
+    except (KeyError, ValidationError) as error:
+        messages.error(request, getattr(error, "messages", [str(error)])[0])
+    return redirect(reverse("extraction:compare", args=[review.slug, study.pk]) + "#comparison")
+
+
+@require_POST
+def reopen(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
+    study = _study_or_404(review, pk)
+    consensus = get_object_or_404(study.extractions.filter(kind=Extraction.Kind.CONSENSUS))
+    services.reopen_consensus(consensus=consensus, user=request.user)
+    messages.success(request, "Consensus reopened for changes.")
+    return redirect("extraction:compare", review.slug, study.pk)
+
+
+# Templates ----------------------------------------------------------------------------------
+
+
+def _template_or_404(review: Review, pk: int) -> Template:
+    return get_object_or_404(services.templates_for(review), pk=pk)
+
+
+def template_list(request: HttpRequest, slug: str) -> HttpResponse:
+    review = get_review_for_user(request, slug)
+    templates = services.templates_for(review).prefetch_related("versions")
+    context = {
+        "review": review,
+        "templates": templates,
+        "form": NewTemplateForm(review=review),
+        "nav": "extraction",
+    }
+    return render(request, "extraction/template_list.html", context)
+
+
+@require_POST
+def template_create(request: HttpRequest, slug: str) -> HttpResponse:
+    review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
+    form = NewTemplateForm(request.POST, review=review)
+    if not form.is_valid():
+        messages.error(request, "; ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("extraction:templates", review.slug)
+    template = services.create_template(
+        review=review,
+        name=form.cleaned_data["name"],
+        user=request.user,
+        copy_of=form.cleaned_data["copy_of"],
+    )
+    return redirect("extraction:template", review.slug, template.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def template_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """The builder: add fields with a form, or edit the whole definition as JSON; either
+    way a change is published as a new version and unfinished extractions move to it."""
+    review = get_review_for_user(request, slug)
+    template = _template_or_404(review, pk)
+    current = template.current
+    definition = current.definition if current else {}
+    editable = review.membership.is_lead and not template.is_builtin
+    add_form = AddFieldForm(request.POST or None, definition=definition, prefix="add")
+    json_form = TemplateJsonForm(
+        request.POST or None,
+        initial={"definition": json.dumps(definition, indent=2, ensure_ascii=False)},
+        prefix="json",
+    )
+    if request.method == "POST":
+        if not editable:
+            raise PermissionDenied("Only a lead can edit this review's own templates.")
+        action = request.POST.get("action")
+        form = add_form if action == "add" else json_form
+        if form.is_valid():
+            new_definition = (
+                add_form.definition_with_field()
+                if action == "add"
+                else form.cleaned_data["definition"]
+            )
+            try:
+                version = services.publish_template_version(
+                    template=template, definition=new_definition, user=request.user
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, f"Published version {version.number}.")
+                return redirect("extraction:template", review.slug, template.pk)
+    context = {
+        "review": review,
+        "template": template,
+        "loaded": schema.load_template(definition) if definition else None,
+        "versions": template.versions.order_by("-number"),
+        "editable": editable,
+        "add_form": add_form,
+        "json_form": json_form,
+        "nav": "extraction",
+    }
+    return render(request, "extraction/template_detail.html", context)

@@ -1,0 +1,368 @@
+"""Two extractors fill the cytokine and PRP form blind, the lead reconciles; templates are
+versioned without losing answers; risk of bias follows each tool's algorithm."""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from extraction import agreement, services
+from extraction.models import Extraction, Study, Template
+from reviewmgr.models import Membership
+from screening.models import RecordScreening, Stage
+from tests.conftest import add_member, make_record, make_user
+
+
+@pytest.fixture
+def extractors(review):
+    first, second = make_user("extractor1"), make_user("extractor2")
+    add_member(review, first, Membership.Role.EXTRACTOR)
+    add_member(review, second, Membership.Role.EXTRACTOR)
+    return first, second
+
+
+def include_at_full_text(review, title="PRP for diabetic neuropathy in rats"):
+    record = make_record(review, title, year=2021)
+    RecordScreening.objects.create(
+        review=review,
+        record=record,
+        stage=Stage.FULL_TEXT,
+        status=RecordScreening.Status.RESOLVED,
+        outcome="include",
+        decision_count=2,
+    )
+    return record
+
+
+@pytest.fixture
+def study(review):
+    include_at_full_text(review)
+    services.sync_studies(review=review)
+    return Study.objects.get(review=review)
+
+
+def autosave(client, review, extraction, name, value, unit=None):
+    data = {name: value}
+    if unit is not None:
+        data[name + "#unit"] = unit
+    return client.post(
+        reverse("extraction:save", args=[review.slug, extraction.pk]),
+        data,
+        headers={"HX-Request": "true", "HX-Trigger-Name": name},
+    )
+
+
+ANIMAL_STUDY = {
+    "study.design": "animal",
+    "study.subject": "animal",
+    "animal.species": "rat",
+    "animal.strain": "Sprague-Dawley",
+    "animal.sex": "male",
+}
+
+
+def fill(extraction, user, values):
+    for path, raw in values.items():
+        services.save_value(extraction=extraction, path=path, raw=raw, user=user)
+    extraction.refresh_from_db()
+
+
+def test_the_builtin_cytokine_and_prp_form_is_there_for_every_review(review):
+    template = Template.objects.get(review=None, key=services.BUILTIN_KEY)
+
+    assert template.name == "Cytokines and PRP in neuropathic pain"
+    assert template.current.number == 1
+    assert services.config_for(review).template == template
+    services.ensure_builtin_templates()
+    assert template.versions.count() == 1  # loading again adds no version
+
+
+def test_records_included_at_full_text_become_studies(review):
+    record = include_at_full_text(review)
+    make_record(review, "Excluded at title and abstract")
+
+    assert services.sync_studies(review=review) == 1
+    assert list(Study.objects.values_list("record_id", flat=True)) == [record.pk]
+
+
+def test_an_answer_saves_as_it_is_typed_and_a_bad_one_says_what_is_wrong(
+    client, review, study, extractors
+):
+    first, _ = extractors
+    extraction = services.start_extraction(study=study, extractor=first)
+    client.force_login(first)
+
+    response = autosave(client, review, extraction, "study.sample_size", "24")
+    assert "Saved" in response.text
+    response = autosave(client, review, extraction, "study.sample_size", "24.5")
+
+    assert "Enter a whole number" in response.text
+    extraction.refresh_from_db()
+    assert extraction.values["study.sample_size"] == 24  # the good value was kept
+    assert extraction.edits.filter(path="study.sample_size").count() == 1
+
+
+def test_table_cells_save_row_by_row_and_sd_must_be_positive(client, review, study, extractors):
+    first, _ = extractors
+    extraction = services.start_extraction(study=study, extractor=first)
+    services.add_row(extraction=extraction, path="cytokines.measurements", user=first)
+    client.force_login(first)
+
+    autosave(client, review, extraction, "cytokines.measurements|0|analyte", "il6")
+    response = autosave(client, review, extraction, "cytokines.measurements|0|sd", "-1")
+
+    assert "greater than 0" in response.text
+    extraction.refresh_from_db()
+    assert extraction.values["cytokines.measurements"] == [{"analyte": "il6"}]
+
+
+def test_the_form_page_shows_every_section_to_its_extractor(client, review, study, extractors):
+    first, _ = extractors
+    extraction = services.start_extraction(study=study, extractor=first)
+    client.force_login(first)
+
+    page = client.get(reverse("extraction:extract", args=[review.slug, extraction.pk])).text
+
+    for heading in ("Study", "PRP", "Cytokine", "Pain", "Adverse", "Risk of bias"):
+        assert heading in page
+
+
+def test_extraction_is_blind_to_the_other_extractor(client, review, study, extractors):
+    first, second = extractors
+    theirs = services.start_extraction(study=study, extractor=first)
+    client.force_login(second)
+
+    page = client.get(reverse("extraction:extract", args=[review.slug, theirs.pk]))
+    saved = autosave(client, review, theirs, "study.sample_size", "99")
+
+    assert page.status_code == 404
+    assert saved.status_code == 404
+    theirs.refresh_from_db()
+    assert "study.sample_size" not in theirs.values
+    # and the comparison stays closed to extractors unless the lead allows it
+    assert (
+        client.get(reverse("extraction:compare", args=[review.slug, study.pk])).status_code == 403
+    )
+
+
+def test_complete_is_refused_until_animal_essentials_are_filled(review, study, extractors):
+    first, _ = extractors
+    extraction = services.start_extraction(study=study, extractor=first)
+    fill(extraction, first, {"study.design": "animal", "study.subject": "animal"})
+
+    with pytest.raises(ValidationError) as refused:
+        services.mark_complete(extraction=extraction)
+
+    text = " ".join(refused.value.messages)
+    assert "Strain" in text and "Sex" in text
+    fill(extraction, first, ANIMAL_STUDY)
+    assert services.mark_complete(extraction=extraction).complete
+
+
+def test_a_third_extractor_is_turned_away(review, study, extractors):
+    for user in extractors:
+        services.start_extraction(study=study, extractor=user)
+    third = make_user("extractor3")
+    add_member(review, third, Membership.Role.EXTRACTOR)
+
+    with pytest.raises(ValidationError, match="Two extractors"):
+        services.start_extraction(study=study, extractor=third)
+
+
+def complete_pair(study, extractors, second_values=None):
+    first, second = extractors
+    a = services.start_extraction(study=study, extractor=first)
+    b = services.start_extraction(study=study, extractor=second)
+    fill(a, first, {**ANIMAL_STUDY, "study.sample_size": "24"})
+    fill(b, second, {**ANIMAL_STUDY, "study.sample_size": "20", **(second_values or {})})
+    services.mark_complete(extraction=a)
+    services.mark_complete(extraction=b)
+    return a, b
+
+
+def test_the_lead_sees_disagreements_and_builds_the_consensus(
+    client, review, lead, study, extractors
+):
+    a, b = complete_pair(study, extractors)
+    study.refresh_from_db()
+    assert study.status == Study.Status.COMPLETE
+    client.force_login(lead)
+    url = reverse("extraction:compare", args=[review.slug, study.pk])
+
+    page = client.get(url).text
+    assert "<strong>1</strong> disagreement " in page
+    assert 'class="disagree"' in page
+
+    client.post(reverse("extraction:start_consensus", args=[review.slug, study.pk]))
+    consensus = study.extractions.get(kind=Extraction.Kind.CONSENSUS)
+    assert consensus.values["animal.strain"] == "Sprague-Dawley"  # agreed answers copied
+    assert "study.sample_size" not in consensus.values  # the disagreement is left to choose
+
+    client.post(
+        reverse("extraction:take", args=[review.slug, study.pk]),
+        {"source": b.pk, "path": "study.sample_size"},
+    )
+    consensus.refresh_from_db()
+    assert consensus.values["study.sample_size"] == 20
+
+    client.post(reverse("extraction:complete", args=[review.slug, consensus.pk]))
+    study.refresh_from_db()
+    assert study.status == Study.Status.FINAL
+    with pytest.raises(ValidationError, match="final"):
+        services.save_value(extraction=consensus, path="study.sample_size", raw="21", user=lead)
+
+
+def test_extractors_may_reconcile_when_the_lead_allows_it(client, review, study, extractors):
+    complete_pair(study, extractors)
+    client.force_login(extractors[0])
+    url = reverse("extraction:compare", args=[review.slug, study.pk])
+    assert client.get(url).status_code == 403
+
+    config = services.config_for(review)
+    config.extractors_may_reconcile = True
+    config.save()
+
+    assert client.get(url).status_code == 200
+
+
+def test_agreement_per_field_with_kappa_for_categorical_fields(review, extractors):
+    for n in range(3):
+        include_at_full_text(review, f"Study {n}")
+    services.sync_studies(review=review)
+    for n, study in enumerate(Study.objects.filter(review=review)):
+        design = "cohort" if n == 2 else "animal"
+        complete_pair(study, extractors, {"study.design": design, "study.subject": "animal"})
+
+    rows = {row["key"]: row for row in agreement.field_agreement(review)}
+
+    assert rows["study.design"]["n"] == 3
+    assert rows["study.design"]["percent"] == pytest.approx(200 / 3)
+    assert "kappa" in rows["study.design"]
+    assert rows["study.sample_size"]["percent"] == 0
+    assert "kappa" not in rows["study.sample_size"]
+
+
+def test_risk_of_bias_uses_the_tool_for_the_design_and_its_overall_rule(review, study, extractors):
+    first, _ = extractors
+    extraction = services.start_extraction(study=study, extractor=first)
+    fill(extraction, first, {"study.design": "rct"})
+    tool = services.tool_for(extraction)
+    assert tool.key == "rob2"
+
+    all_low = {d.key: "low" for d in tool.domains}
+    assessment = services.save_risk_of_bias(
+        extraction=extraction, tool="rob2", judgements=all_low, quotes={}, user=first
+    )
+    assert assessment.overall == "low"
+    one_high = {**all_low, tool.domains[2].key: "high"}
+    quote = {tool.domains[2].key: "40% lost to follow-up"}
+    assessment = services.save_risk_of_bias(
+        extraction=extraction, tool="rob2", judgements=one_high, quotes=quote, user=first
+    )
+    assert assessment.overall == "high"
+    assert assessment.quotes == quote
+
+    with pytest.raises(ValidationError):
+        services.save_risk_of_bias(
+            extraction=extraction, tool="rob2", judgements={"d1": "awful"}, quotes={}, user=first
+        )
+
+
+def test_animal_studies_are_judged_with_syrcle(review, study, extractors):
+    first, _ = extractors
+    extraction = services.start_extraction(study=study, extractor=first)
+    fill(extraction, first, {"study.design": "animal"})
+
+    assert services.tool_for(extraction).key == "syrcle"
+
+
+def test_a_new_template_version_keeps_every_answer_and_says_what_changed(
+    client, review, lead, study, extractors
+):
+    builtin = Template.objects.get(review=None)
+    own = services.create_template(review=review, name="Our form", user=lead, copy_of=builtin)
+    config = services.config_for(review)
+    config.template = own
+    config.save()
+    first, _ = extractors
+    extraction = services.start_extraction(study=study, extractor=first)
+    fill(extraction, first, {"study.sample_size": "24", "study.country": "Italy"})
+
+    definition = own.current.definition
+    for section in definition["sections"]:
+        section["fields"] = [f for f in section["fields"] if f["key"] != "country"]
+        for field in section["fields"]:
+            if field["key"] == "sample_size":
+                field["type"] = "decimal"
+    version = services.publish_template_version(template=own, definition=definition, user=lead)
+
+    extraction.refresh_from_db()
+    assert extraction.template_version == version
+    assert extraction.values["study.sample_size"] == 24.0
+    assert extraction.retired_values["study.country"] == "Italy"
+    kinds = {(c["path"], c["kind"]) for c in version.changes}
+    assert ("study.country", "removed") in kinds
+    assert ("study.sample_size", "changed") in kinds
+    client.force_login(first)
+    page = client.get(reverse("extraction:extract", args=[review.slug, extraction.pk])).text
+    assert "The form changed in version 2" in page
+    assert "Italy" in page
+
+
+def test_the_lead_adds_a_field_in_the_builder_and_a_bad_definition_is_explained(
+    client, review, lead
+):
+    own = services.create_template(review=review, name="Our form", user=lead)
+    client.force_login(lead)
+    url = reverse("extraction:template", args=[review.slug, own.pk])
+
+    client.post(
+        url,
+        {
+            "action": "add",
+            "add-section": "Study",
+            "add-label": "Route",
+            "add-type": "single_choice",
+            "add-choices": "Perineural\nEpidural",
+            "add-required": "on",
+        },
+    )
+    field = services.schema.load_template(own.current.definition).field("study.route")
+    assert field.required and [v for v, _ in field.choices] == ["perineural", "epidural"]
+    assert own.current.number == 2
+
+    response = client.post(url, {"action": "json", "json-definition": '{"key": "x", "sections": ['})
+    assert "Line 1" in response.text
+    response = client.post(
+        url,
+        {
+            "action": "json",
+            "json-definition": '{"key": "x", "name": "X", "sections": [{"key": "s", '
+            '"title": "S", "fields": [{"key": "a", "label": "A", "type": "decimel"}]}]}',
+        },
+    )
+    assert "decimel" in response.text
+    assert own.current.number == 2
+
+
+def test_builtin_templates_cannot_be_edited(review, lead):
+    builtin = Template.objects.get(review=None)
+    with pytest.raises(ValidationError, match="built-in"):
+        services.publish_template_version(
+            template=builtin, definition=builtin.current.definition, user=lead
+        )
+
+
+def test_extraction_pages_keep_outsiders_and_other_roles_out(
+    client, review, study, outsider, reviewer, extractors
+):
+    client.force_login(outsider)
+    assert client.get(reverse("extraction:overview", args=[review.slug])).status_code == 404
+    client.force_login(reviewer)
+    assert client.get(reverse("extraction:overview", args=[review.slug])).status_code == 200
+    response = client.post(reverse("extraction:start", args=[review.slug, study.pk]))
+    assert response.status_code == 403
+    own = services.create_template(review=review, name="Ours", user=reviewer)
+    response = client.post(
+        reverse("extraction:template", args=[review.slug, own.pk]), {"action": "json"}
+    )
+    assert response.status_code == 403
