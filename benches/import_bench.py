@@ -104,15 +104,21 @@ def main() -> None:
         help="postgres://user@host:port/postgres to measure on PostgreSQL",
     )
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--duplicate-fraction", type=float, default=0.0,
-                        help="Share of planted duplicates (e.g. 0.3) for the dedup figure")
+    parser.add_argument(
+        "--duplicate-fraction",
+        type=float,
+        default=0.0,
+        help="Share of planted duplicates (e.g. 0.3) for the dedup figure",
+    )
     args = parser.parse_args()
 
     from benches.synthetic import generate_records, write_ris
 
     engine = "PostgreSQL" if args.database_url else "SQLite"
-    print(f"Import benchmark on {engine}, {args.duplicate_fraction:.0%} planted duplicates; "
-          "times in seconds, memory as peak RSS in MB")
+    print(
+        f"Import benchmark on {engine}, {args.duplicate_fraction:.0%} planted duplicates; "
+        "times in seconds, memory as peak RSS in MB"
+    )
     print(
         f"{'records':>8} {'file MB':>8} {'rispy s':>8} {'import s':>9} {'ratio':>6} "
         f"{'import MB':>10} {'dedup s':>8} {'removed':>8} {'planted':>8}"

@@ -214,7 +214,8 @@ def test_the_records_table_pages_by_fifty_and_keeps_the_filter(client, review, r
     first = client.get(review.get_absolute_url(), {"q": "trial"})
     assert len(first.context["page"]) == 50
     assert 'href="?q=trial&amp;page=2">Next</a>' in first.content.decode()
-    fragment = client.get(review.get_absolute_url(), {"q": "trial", "page": 2},
-                          headers={"HX-Request": "true"}).content.decode()
+    fragment = client.get(
+        review.get_absolute_url(), {"q": "trial", "page": 2}, headers={"HX-Request": "true"}
+    ).content.decode()
     assert "Page 2 of 2" in fragment
     assert "<html" not in fragment

@@ -368,8 +368,15 @@ def test_simulate_screening_reports_the_metrics_as_json(labelled_sample, capsys,
     plot_file = tmp_path / "curve.png"
 
     call_command(
-        "simulate_screening", str(path), "--seed", "3", "--json", "--order", str(order_file),
-        "--plot", str(plot_file),
+        "simulate_screening",
+        str(path),
+        "--seed",
+        "3",
+        "--json",
+        "--order",
+        str(order_file),
+        "--plot",
+        str(plot_file),
     )
 
     result = json.loads(capsys.readouterr().out)
@@ -391,9 +398,7 @@ def test_simulate_screening_reports_the_metrics_as_json(labelled_sample, capsys,
     assert result["wss95"] == pytest.approx(100 * (random_at - found_at) / n, abs=0.01)
 
 
-def test_simulate_screening_finds_a_named_label_column_and_explains_a_missing_one(
-    tmp_path, capsys
-):
+def test_simulate_screening_finds_a_named_label_column_and_explains_a_missing_one(tmp_path, capsys):
     rows = [("Platelet-rich plasma for neuropathy", 1)] * 3 + [("Statins", 0)] * 5
     path = tmp_path / "labelled.csv"
     pd.DataFrame(

@@ -314,8 +314,9 @@ def test_empty_bibtex_file_is_called_empty():
 def test_bibtex_entries_without_title_or_identifier_are_kept_and_located(path, lines):
     result = read(path)
     assert len(result.records) == len(lines)
-    assert result.warnings == [f"{line}: {CONTENTLESS_WARNING}; imported as it is"
-                               for line in lines]
+    assert result.warnings == [
+        f"{line}: {CONTENTLESS_WARNING}; imported as it is" for line in lines
+    ]
 
 
 @needs_corpus
