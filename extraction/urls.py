@@ -1,6 +1,6 @@
 from django.urls import path
 
-from extraction import views
+from extraction import report_views, views
 
 app_name = "extraction"
 urlpatterns = [
@@ -19,4 +19,11 @@ urlpatterns = [
     path("extraction/<int:pk>/rows/", views.rows, name="rows"),
     path("extraction/<int:pk>/complete/", views.complete, name="complete"),
     path("extraction/<int:pk>/risk-of-bias/", views.risk_of_bias, name="risk_of_bias"),
+    path("reports/", report_views.reports, name="reports"),
+    path("reports/prisma.<str:fmt>", report_views.prisma_download, name="prisma"),
+    path("reports/forest/<int:index>.<str:fmt>", report_views.forest_download, name="forest"),
+    path("reports/evidence.xlsx", report_views.workbook, name="workbook"),
+    path("reports/tables-csv.zip", report_views.csv_zip, name="csv"),
+    path("reports/records.ris", report_views.ris, name="ris"),
+    path("reports/backup.json", report_views.backup_download, name="backup"),
 ]

@@ -1,0 +1,448 @@
+"""The review's evidence tables: each sheet a generator of rows, one writer for XLSX and CSV.
+
+Consensus data by default (final consensus extractions); one extractor's on request. Any
+template's fields export: each section's plain fields become columns of the study sheets,
+and each table field becomes a long-format sheet, one row per entered row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from extraction import conversions, prisma, reporting, rob, schema
+from extraction.models import Extraction, RiskOfBias
+from reviewmgr.models import Review
+from reviewmgr.spreadsheets import Column, Sheet, write_csv, write_xlsx
+from screening.models import Decision, RecordScreening, Resolution, Stage
+
+STUDY_COLUMNS = [
+    Column("Study", width=28),
+    Column("Year", kind="integer", width=7),
+    Column("Title", width=50, wrap=True),
+    Column("DOI", kind="doi", width=24),
+    Column("PMID", kind="pmid", width=11),
+]
+PRP_SECTION = "prp"
+CHUNK = 2000
+
+
+def _study_cells(record) -> list:
+    return [record.short_authors, record.year, record.title, record.doi, record.pmid]
+
+
+def _templates(extractions: list[Extraction]) -> dict[int, schema.Template]:
+    return {
+        e.template_version_id: schema.load_template(e.template_version.definition)
+        for e in extractions
+    }
+
+
+def _union_fields(templates, *, sections=None, exclude_sections=()) -> list[schema.Field]:
+    """Plain (non-table) fields across the template versions in use, in form order."""
+    seen: dict[str, schema.Field] = {}
+    for template in templates:
+        for section in template.sections:
+            if sections is not None and section.key not in sections:
+                continue
+            if section.key in exclude_sections:
+                continue
+            for field in section.fields:
+                if field.type != "table":
+                    seen.setdefault(field.path, field)
+    return list(seen.values())
+
+
+def _cell(field: schema.Field, value):
+    """Numbers stay numbers; everything else is the readable text."""
+    if value is None:
+        return None
+    if field.type in ("integer", "decimal") and not isinstance(value, dict):
+        return value
+    if field.type == "decimal" and isinstance(value, dict):
+        return value.get("value")
+    return schema.display_value(field, value)
+
+
+def _field_columns(fields: list[schema.Field]) -> list[Column]:
+    columns = []
+    for field in fields:
+        kind = "number" if field.type in ("integer", "decimal") else "text"
+        columns.append(Column(field.label, kind=kind, wrap=field.type == "long_text"))
+        if field.type == "decimal" and field.units:
+            columns.append(Column(f"{field.label} unit"))
+    return columns
+
+
+def _field_cells(fields, values: dict) -> list:
+    cells = []
+    for field in fields:
+        value = values.get(field.path)
+        cells.append(_cell(field, value))
+        if field.type == "decimal" and field.units:
+            cells.append(value.get("unit") if isinstance(value, dict) else None)
+    return cells
+
+
+def characteristics_sheet(extractions, templates) -> Sheet:
+    fields = _union_fields(templates.values(), exclude_sections={PRP_SECTION})
+
+    def rows() -> Iterator[list]:
+        for e in extractions:
+            yield _study_cells(e.study.record) + _field_cells(fields, e.values)
+
+    columns = STUDY_COLUMNS + _field_columns(fields)
+    return Sheet("Characteristics", columns, rows())
+
+
+def _number(values: dict, path: str):
+    value = values.get(path)
+    return value.get("value") if isinstance(value, dict) else value
+
+
+def prp_classification(values: dict) -> conversions.PrpClass:
+    """PAW, leukocyte content and Dohan Ehrenfest family from the entered counts."""
+
+    def per_ul(path):  # entered as 10^3 per µL
+        number = _number(values, path)
+        return number * 1000 if number is not None else None
+
+    activation = values.get("prp.activation")
+    if activation in ("calcium_and_thrombin",):
+        activation = "other"
+    if activation == "not_reported":
+        activation = None
+    leukocytes = values.get("prp.leukocytes")
+    return conversions.classify_prp(
+        platelets_per_ul=per_ul("prp.platelet_concentration"),
+        baseline_platelets_per_ul=per_ul("prp.platelet_baseline"),
+        wbc_per_ul=per_ul("prp.wbc_concentration"),
+        baseline_wbc_per_ul=per_ul("prp.wbc_baseline"),
+        neutrophils_per_ul=per_ul("prp.neutrophil_concentration"),
+        baseline_neutrophils_per_ul=per_ul("prp.neutrophil_baseline"),
+        activation=activation,
+        leukocyte_content=leukocytes if leukocytes in ("rich", "poor") else None,
+        is_fibrin=values.get("prp.product_form") == "fibrin_gel",
+        fold_over_baseline=_number(values, "prp.platelet_fold"),
+    )
+
+
+# MIBO item -> the built-in form's field(s) that report it
+MIBO_FIELDS = {
+    "whole_blood_volume": ("prp.blood_volume",),
+    "anticoagulant": ("prp.anticoagulant",),
+    "preparation_system": ("prp.system",),
+    "spin_count": ("prp.spins",),
+    "spin_force": ("prp.spin1_force",),
+    "spin_time": ("prp.spin1_time",),
+    "prp_volume": (),  # the built-in form has no final PRP volume field
+    "whole_blood_platelets": ("prp.platelet_baseline",),
+    "prp_platelets": ("prp.platelet_concentration",),
+    "red_cells": ("prp.red_cells",),
+    "white_cells": ("prp.wbc_concentration",),
+    "white_cell_differential": ("prp.neutrophil_concentration",),
+    "activation": ("prp.activation",),
+    "injection_volume": ("prp.injection_volume",),
+    "injection_count": ("prp.injections",),
+    "injection_interval": ("prp.injection_interval",),
+    "delivery_route": ("prp.route",),
+    "image_guidance": ("prp.guidance",),
+    "post_injection_protocol": ("prp.post_injection",),
+}
+
+
+def mibo_score(values: dict) -> conversions.Completeness:
+    reported = {}
+    for key, _ in conversions.MIBO_PRP_ITEMS:
+        paths = MIBO_FIELDS.get(key, ())
+        reported[key] = any(
+            values.get(p) not in (None, "not_reported", ["not_reported"]) for p in paths
+        )
+    return conversions.mibo_completeness(reported)
+
+
+def prp_sheet(extractions, templates) -> Sheet | None:
+    fields = _union_fields(templates.values(), sections={PRP_SECTION})
+    if not fields:
+        return None
+
+    def rows() -> Iterator[list]:
+        for e in extractions:
+            kind = prp_classification(e.values)
+            score = mibo_score(e.values)
+            yield (
+                _study_cells(e.study.record)
+                + _field_cells(fields, e.values)
+                + [
+                    kind.paw,
+                    kind.leukocytes,
+                    kind.dohan_family,
+                    "; ".join(kind.notes),
+                    score.percent,
+                    "; ".join(score.missing_labels),
+                ]
+            )
+
+    computed = [
+        Column("PAW code (computed; DeLong 2012)", width=16),
+        Column("Leukocytes (computed)", width=14),
+        Column("Dohan Ehrenfest family (computed; 2009)", width=14),
+        Column("Classification notes", wrap=True, width=30),
+        Column("MIBO-derived completeness %", kind="number", width=12),
+        Column("MIBO-derived items missing", wrap=True, width=40),
+    ]
+    return Sheet("PRP protocols", STUDY_COLUMNS + _field_columns(fields) + computed, rows())
+
+
+def table_sheets(extractions, templates) -> list[Sheet]:
+    """One long-format sheet per table field: study x row (e.g. analyte x compartment x time
+    point x group), with SD and mean as used for synthesis and how they were obtained."""
+    tables: dict[str, schema.Field] = {}
+    for template in templates.values():
+        for field in template.fields():
+            if field.type == "table":
+                tables.setdefault(field.path, field)
+    sheets = []
+    for path, table in tables.items():
+        columns = list(table.columns)
+        has_numbers = {"n", "mean"} <= {c.key for c in columns}
+
+        def rows(path=path, columns=columns, has_numbers=has_numbers) -> Iterator[list]:
+            for e in extractions:
+                for index, row in enumerate(e.values.get(path) or [], 1):
+                    cells = _study_cells(e.study.record) + [index]
+                    cells += [_cell(c, row.get(c.key)) for c in columns]
+                    if has_numbers:
+                        _, mean, sd, method = reporting.arm_figures(row)
+                        converted = method not in ("", "reported") and sd is not None
+                        cells += [mean, sd, method if converted else ("reported" if sd else "")]
+                    yield cells
+
+        sheet_columns = STUDY_COLUMNS + [Column("Row", kind="integer", width=5)]
+        sheet_columns += [
+            Column(c.label, kind="number" if c.type in ("integer", "decimal") else "text")
+            for c in columns
+        ]
+        if has_numbers:
+            sheet_columns += [
+                Column("Mean used", kind="number"),
+                Column("SD used", kind="number"),
+                Column("SD source (conversion method)", wrap=True, width=36),
+            ]
+        name = {"cytokines.measurements": "Cytokine outcomes", "outcomes.results": "Pain outcomes"}
+        sheets.append(Sheet(name.get(path, table.label), sheet_columns, rows()))
+    return sheets
+
+
+def risk_of_bias_sheet(extractions) -> Sheet:
+    by_extraction = {e.pk: e for e in extractions}
+    width = max(len(t.domains) for t in rob.TOOLS.values())
+
+    def rows() -> Iterator[list]:
+        risks = RiskOfBias.objects.filter(extraction_id__in=by_extraction).order_by(
+            "extraction__study__record__year", "extraction_id", "tool", "result"
+        )
+        for risk in risks:
+            tool = rob.TOOLS[risk.tool]
+            record = by_extraction[risk.extraction_id].study.record
+            cells = [*_study_cells(record)[:2], tool.name, risk.result]
+            cells.append(tool.label(risk.overall) if risk.overall else None)
+            for domain in tool.domains:
+                judgement = risk.judgements.get(domain.key)
+                cells += [
+                    f"{domain.label}: {tool.label(judgement)}" if judgement else domain.label,
+                    risk.quotes.get(domain.key),
+                ]
+            yield cells
+
+    columns = [STUDY_COLUMNS[0], STUDY_COLUMNS[1], Column("Tool", width=12), Column("Result")]
+    columns.append(Column("Overall (tool's algorithm)", kind="judgement", width=16))
+    for n in range(1, width + 1):
+        columns += [
+            Column(f"Domain {n}", kind="judgement", width=26, wrap=True),
+            Column(f"Domain {n} quote", wrap=True, width=30),
+        ]
+    return Sheet("Risk of bias", columns, rows())
+
+
+def excluded_sheet(review: Review) -> Sheet:
+    reasons = reporting.full_text_reasons(review)
+
+    def rows() -> Iterator[list]:
+        records = review.records.filter(pk__in=reasons).order_by("pk")
+        for record in records.iterator(chunk_size=CHUNK):
+            yield _study_cells(record) + [reasons[record.pk]]
+
+    return Sheet("Excluded at full text", STUDY_COLUMNS + [Column("Reason", width=30)], rows())
+
+
+def screening_log_sheet(review: Review) -> Sheet:
+    """Every decision and every resolution, oldest first."""
+
+    def rows() -> Iterator[list]:
+        decisions = (
+            Decision.objects.filter(record__review=review)
+            .order_by("created_at", "pk")
+            .values_list(
+                "record_id",
+                "record__title",
+                "stage",
+                "reviewer__username",
+                "verdict",
+                "reason",
+                "note",
+                "created_at",
+            )
+        )
+        for record_id, title, stage, who, verdict, reason, note, at in decisions.iterator(
+            chunk_size=CHUNK
+        ):
+            yield [
+                record_id,
+                title,
+                Stage(stage).label,
+                "decision",
+                who,
+                verdict,
+                reason,
+                note,
+                at.replace(tzinfo=None),
+            ]
+        resolutions = (
+            Resolution.objects.filter(record__review=review)
+            .order_by("created_at", "pk")
+            .values_list(
+                "record_id",
+                "record__title",
+                "stage",
+                "resolved_by__username",
+                "verdict",
+                "reason",
+                "note",
+                "created_at",
+            )
+        )
+        for record_id, title, stage, who, verdict, reason, note, at in resolutions.iterator(
+            chunk_size=CHUNK
+        ):
+            yield [
+                record_id,
+                title,
+                Stage(stage).label,
+                "resolution",
+                who,
+                verdict,
+                reason,
+                note,
+                at.replace(tzinfo=None),
+            ]
+
+    columns = [
+        Column("Record", kind="integer", width=9),
+        Column("Title", width=50),
+        Column("Stage", width=18),
+        Column("Kind", width=10),
+        Column("By", width=14),
+        Column("Verdict", width=9),
+        Column("Reason", width=24),
+        Column("Note", width=30),
+        Column("Time (UTC)", kind="date", width=19),
+    ]
+    return Sheet("Screening log", columns, rows())
+
+
+def prisma_sheet(review: Review) -> Sheet:
+    counts = reporting.prisma_counts(review)
+    return Sheet(
+        "PRISMA counts",
+        [Column("Box", width=36), Column("Item", width=40), Column("n", kind="integer", width=8)],
+        iter([list(row) for row in prisma.as_rows(counts)]),
+    )
+
+
+def synthesis_sheet(review: Review) -> Sheet:
+    def rows() -> Iterator[list]:
+        for outcome in reporting.poolable_outcomes(review).values():
+            result = reporting.meta_analysis(outcome)
+            for study in result.studies:
+                yield [
+                    result.outcome,
+                    study.label,
+                    study.g,
+                    study.ci_low,
+                    study.ci_high,
+                    study.weight,
+                    None,
+                    None,
+                    result.method,
+                ]
+            yield [
+                result.outcome,
+                "Pooled (random effects)",
+                result.pooled,
+                result.ci_low,
+                result.ci_high,
+                100.0,
+                result.tau2,
+                result.i2,
+                result.method,
+            ]
+
+    columns = [
+        Column("Outcome", width=30),
+        Column("Study", width=24),
+        Column("Hedges' g", kind="number"),
+        Column("95% CI low", kind="number"),
+        Column("95% CI high", kind="number"),
+        Column("Weight %", kind="number"),
+        Column("tau²", kind="number"),
+        Column("I² %", kind="number"),
+        Column("Method", width=20),
+    ]
+    return Sheet("Meta-analyses", columns, rows())
+
+
+def review_sheets(review: Review, *, extractor=None) -> list[Sheet]:
+    """Every sheet of the workbook, in order. Generators: nothing is read until written."""
+    extractions = list(reporting.final_extractions(review, extractor=extractor))
+    templates = _templates(extractions)
+    sheets = [characteristics_sheet(extractions, templates)]
+    if (prp := prp_sheet(extractions, templates)) is not None:
+        sheets.append(prp)
+    sheets += table_sheets(extractions, templates)
+    sheets += [
+        risk_of_bias_sheet(extractions),
+        excluded_sheet(review),
+        screening_log_sheet(review),
+        prisma_sheet(review),
+        synthesis_sheet(review),
+    ]
+    return sheets
+
+
+def export_workbook(review: Review, target, *, extractor=None) -> None:
+    write_xlsx(review_sheets(review, extractor=extractor), target)
+
+
+def export_csv(review: Review, directory: Path, *, extractor=None) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for sheet in review_sheets(review, extractor=extractor):
+        path = directory / f"{schema_slug(sheet.name)}.csv"
+        write_csv(sheet, path)
+        written.append(path)
+    return written
+
+
+def schema_slug(name: str) -> str:
+    return "".join(c.lower() if c.isalnum() else "-" for c in name).strip("-")
+
+
+def included_record_ids(review: Review, stage: str = Stage.FULL_TEXT) -> list[int]:
+    return list(
+        RecordScreening.objects.filter(
+            review=review, stage=stage, status=RecordScreening.Status.RESOLVED, outcome="include"
+        )
+        .order_by("record_id")
+        .values_list("record_id", flat=True)
+    )

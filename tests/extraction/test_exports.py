@@ -1,0 +1,336 @@
+"""What the lead hands on: the workbook, CSV, RIS, the JSON backup, the PRISMA 2020 diagram
+and the meta-analyses, each checked against counts computed here from the database."""
+
+import csv
+import io
+import json
+import re
+import zipfile
+
+import openpyxl
+import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from extraction import backup, reporting, services, synthesis
+from extraction.models import Extraction, Study
+from reviewmgr import services as core
+from reviewmgr.importers import parse
+from reviewmgr.models import ImportBatch, Membership, Record
+from screening import services as screening
+from screening.models import Decision, RecordScreening, Stage
+from tests.conftest import add_member, make_user
+
+TA, FT = Stage.TITLE_ABSTRACT, Stage.FULL_TEXT
+TITLES = [
+    "Perineural PRP in diabetic neuropathy: a randomised trial",
+    "PRP lowers IL-6 after chronic constriction injury",
+    "Cohort of epidural PRP for sciatica",
+    "Statins and stroke",
+    "Exercise after myocardial infarction",
+    "Hand hygiene in intensive care",
+]
+FORMULA = '=HYPERLINK("http://evil.example","click")'
+
+
+def ris(titles, doi_prefix="10.1000/t"):
+    return "".join(
+        f"TY  - JOUR\nTI  - {t}\nAU  - Rossi, Anna\nPY  - 2021\nDO  - {doi_prefix}{i}\n"
+        f"JO  - Pain\nAB  - About {t}.\nER  - \n\n"
+        for i, t in enumerate(titles)
+    ).encode()
+
+
+def decide_both(record, stage, verdict, reason, reviewers):
+    for person in reviewers:
+        screening.record_decision(
+            record=record, reviewer=person, stage=stage, verdict=verdict, reason=reason
+        )
+
+
+ARMS = {
+    # study title -> (PRP n, mean, sd), (saline n, mean, sd) for IL-6 in serum on day 14
+    TITLES[0]: ((12, 20.0, 5.0), (12, 30.0, 6.0)),
+    TITLES[1]: ((8, 15.0, 4.0), (8, 24.0, 5.0)),
+}
+
+
+def extract(extraction, user, title):
+    treated, control = ARMS[title]
+    values = {
+        "study.design": "rct" if "randomised" in title else "animal",
+        "study.subject": "human" if "randomised" in title else "animal",
+        "study.country": FORMULA,
+        "population.condition": "diabetic_neuropathy",
+        "animal.species": "rat",
+        "animal.strain": "Wistar",
+        "animal.sex": "male",
+        "prp.platelet_concentration": "1100",
+        "prp.platelet_baseline": "250",
+        "prp.wbc_concentration": "0.5",
+        "prp.wbc_baseline": "6",
+        "prp.activation": "calcium",
+    }
+    for path, raw in values.items():
+        services.save_value(extraction=extraction, path=path, raw=raw, user=user)
+    table = "cytokines.measurements"
+    for role, (n, mean, sd) in (("intervention", treated), ("comparator", control)):
+        row = services.add_row(extraction=extraction, path=table, user=user)
+        cells = {
+            "analyte": "il6",
+            "compartment": "serum",
+            "time_point": "day 14",
+            "unit": "pg/mL",
+            "group": role,
+            "group_role": role,
+            "n": str(n),
+            "mean": str(mean),
+            "sd": str(sd),
+        }
+        for column, raw in cells.items():
+            services.save_value(
+                extraction=extraction, path=table, row=row, column=column, raw=raw, user=user
+            )
+
+
+@pytest.fixture
+def reported(review, lead, reviewer, second_reviewer):
+    """Six database records and one website record, screened in two stages, two studies
+    extracted twice and reconciled."""
+    core.import_records(
+        review=review,
+        data=ris(TITLES),
+        file_name="pubmed.ris",
+        provenance=core.Provenance(source=ImportBatch.Source.PUBMED),
+    )
+    # one copy of the first record from a second database: removed as a duplicate
+    core.import_records(
+        review=review,
+        data=ris(TITLES[:1]),
+        file_name="embase.ris",
+        provenance=core.Provenance(source=ImportBatch.Source.EMBASE),
+    )
+    core.import_records(
+        review=review,
+        data=ris(["Can PRP help back pain? (clinic blog)"], "10.9/blog"),
+        file_name="blog.ris",
+        provenance=core.Provenance(source=ImportBatch.Source.WEBSITE),
+    )
+    pair = [reviewer, second_reviewer]
+    unique = Record.objects.for_review(review).unique()
+    for record in unique:
+        relevant = record.title in TITLES[:3] or "blog" in record.title
+        decide_both(record, TA, "include" if relevant else "exclude", "", pair)
+    by_title = {r.title: r for r in unique}
+    screening.save_full_text(
+        record=by_title["Can PRP help back pain? (clinic blog)"], user=lead, not_retrieved=True
+    )
+    decide_both(by_title[TITLES[0]], FT, "include", "", pair)
+    decide_both(by_title[TITLES[1]], FT, "include", "", pair)
+    decide_both(by_title[TITLES[2]], FT, "exclude", "Wrong study design", pair)
+
+    services.sync_studies(review=review)
+    extractors = [make_user("ext1"), make_user("ext2")]
+    for person in extractors:
+        add_member(review, person, Membership.Role.EXTRACTOR)
+    for study in Study.objects.filter(review=review):
+        for person in extractors:
+            extraction = services.start_extraction(study=study, extractor=person)
+            extract(extraction, person, study.record.title)
+            services.mark_complete(extraction=extraction)
+        consensus = services.start_consensus(study=study, user=lead)
+        services.finalise_consensus(consensus=consensus, user=lead)
+    return review
+
+
+def test_prisma_numbers_equal_counts_taken_from_the_database(reported):
+    counts = reporting.prisma_counts(reported)
+
+    records = Record.objects.filter(review=reported)
+    website = records.filter(batch__source="website")
+    assert dict(counts.databases) == {
+        "PubMed / MEDLINE": records.filter(batch__source="pubmed").count(),
+        "Embase": records.filter(batch__source="embase").count(),
+    }
+    assert dict(counts.other_sources) == {"Website": website.count()}
+    assert counts.duplicates_removed == records.filter(duplicate_of__isnull=False).count() == 1
+    assert counts.screened == 6
+    excluded_ta = {
+        r
+        for r in Decision.objects.filter(stage=TA, verdict="exclude").values_list(
+            "record_id", flat=True
+        )
+    }
+    assert counts.excluded_screening == len(excluded_ta) == 3
+    assert counts.sought == 3 and counts.not_retrieved == 0 and counts.assessed == 3
+    assert dict(counts.excluded_reasons) == {"Wrong study design": 1}
+    assert (counts.other_sought, counts.other_not_retrieved, counts.other_assessed) == (1, 1, 0)
+    included = RecordScreening.objects.filter(stage=FT, outcome="include").count()
+    assert counts.included_studies == included == 2
+
+
+def test_the_prisma_diagram_shows_every_count_and_downloads_as_svg_and_png(
+    client, reported, reviewer
+):
+    client.force_login(reviewer)
+    page = client.get(reverse("extraction:reports", args=[reported.slug])).text
+    for number in ("(n = 6)", "(n = 1)", "(n = 3)", "(n = 2)"):
+        assert number in page
+    assert "Wrong study design" in page
+
+    svg = client.get(reverse("extraction:prisma", args=[reported.slug, "svg"]))
+    png = client.get(reverse("extraction:prisma", args=[reported.slug, "png"]))
+    assert svg["Content-Type"] == "image/svg+xml" and b"Wrong study design" in svg.content
+    assert png.content[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_meta_analysis_pools_the_two_studies_as_hedges_g(client, reported, reviewer):
+    outcomes = reporting.poolable_outcomes(reported)
+    (outcome,) = outcomes.values()
+    assert outcome.key.label == "IL-6, Serum" and outcome.key.time_point == "day 14"
+
+    result = reporting.meta_analysis(outcome)
+    expected = synthesis.meta_analyse(
+        [
+            synthesis.StudyComparison("a", synthesis.Arm(*t), synthesis.Arm(*c))
+            for t, c in ARMS.values()
+        ],
+        outcome="x",
+    )
+    assert result.pooled == pytest.approx(expected.pooled)
+    assert result.pooled < 0  # PRP lowered IL-6
+    client.force_login(reviewer)
+    page = client.get(reverse("extraction:reports", args=[reported.slug])).text
+    assert f"Pooled g = {result.pooled:.2f}" in page
+    forest = client.get(reverse("extraction:forest", args=[reported.slug, 0, "png"]))
+    assert forest.content[:4] == b"\x89PNG"
+
+
+def test_the_workbook_holds_every_sheet_with_numbers_as_numbers_and_formulas_as_text(
+    client, reported, lead
+):
+    client.force_login(lead)
+    response = client.get(reverse("extraction:workbook", args=[reported.slug]))
+    book = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+
+    assert book.sheetnames[:2] == ["Characteristics", "PRP protocols"]
+    for name in (
+        "Cytokine outcomes",
+        "Risk of bias",
+        "Excluded at full text",
+        "Screening log",
+        "PRISMA counts",
+        "Meta-analyses",
+    ):
+        assert name in book.sheetnames
+    sheet = book["Characteristics"]
+    header = [c.value for c in sheet[1]]
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref
+    assert sheet.max_row == 3  # two final studies
+    country = sheet.cell(row=2, column=header.index("Country") + 1)
+    assert country.value == FORMULA and country.data_type == "s"
+    cytokines = book["Cytokine outcomes"]
+    head = [c.value for c in cytokines[1]]
+    assert cytokines.max_row == 1 + 4  # study x group rows in long format
+    n_cell = cytokines.cell(row=2, column=head.index("n") + 1)
+    assert isinstance(n_cell.value, int)
+    prp = book["PRP protocols"]
+    prp_head = [c.value for c in prp[1]]
+    assert prp.cell(row=2, column=prp_head.index("PAW code (computed; DeLong 2012)") + 1).value
+    log = book["Screening log"]
+    assert log.max_row - 1 == Decision.objects.filter(record__review=reported).count()
+    excluded = book["Excluded at full text"]
+    assert excluded.cell(row=2, column=6).value == "Wrong study design"
+
+
+def test_a_reviewer_cannot_export_and_an_outsider_cannot_see_reports(
+    client, reported, reviewer, outsider
+):
+    client.force_login(reviewer)
+    for name in ("workbook", "csv", "ris", "backup"):
+        assert client.get(reverse(f"extraction:{name}", args=[reported.slug])).status_code == 403
+    client.force_login(outsider)
+    assert client.get(reverse("extraction:reports", args=[reported.slug])).status_code == 404
+    response = client.get(reverse("extraction:prisma", args=[reported.slug, "svg"]))
+    assert response.status_code == 404
+
+
+def test_csv_of_each_table_comes_as_a_zip(client, reported, lead):
+    client.force_login(lead)
+    response = client.get(reverse("extraction:csv", args=[reported.slug]))
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+
+    assert "characteristics.csv" in archive.namelist()
+    rows = list(csv.reader(io.StringIO(archive.read("characteristics.csv").decode("utf-8-sig"))))
+    country = rows[1][rows[0].index("Country")]
+    assert country == "'" + FORMULA  # formula-looking text is defused in CSV
+
+
+def test_ris_of_the_included_studies_reads_back_with_nothing_lost(client, reported, lead):
+    client.force_login(lead)
+    response = client.get(reverse("extraction:ris", args=[reported.slug]), {"records": "included"})
+
+    parsed = parse(response.content, filename="included.ris").records
+    included = Record.objects.filter(pk__in=Study.objects.values("record_id")).order_by("pk")
+    assert [p.title for p in parsed] == [r.title for r in included]
+    for p, r in zip(parsed, included, strict=True):
+        assert (p.doi, p.year, p.authors, p.journal, p.abstract) == (
+            r.doi,
+            r.year,
+            r.authors,
+            r.journal,
+            r.abstract,
+        )
+
+
+def test_a_backup_restores_with_every_count_identical(reported, tmp_path, capsys):
+    path = tmp_path / "backup.json"
+    call_command("export_review", reported.slug, "--json", str(path))
+
+    call_command("restore_review", str(path), "--slug", "restored")
+
+    restored = type(reported).objects.get(slug="restored")
+    assert backup.counts(restored) == backup.counts(reported)
+    original = reporting.prisma_counts(reported)
+    assert reporting.prisma_counts(restored) == original
+    finals = Extraction.objects.filter(study__review=restored, final=True)
+    assert sorted(len(e.values) for e in finals) == sorted(
+        len(e.values) for e in Extraction.objects.filter(study__review=reported, final=True)
+    )
+    # history keeps its original times
+    first = Decision.objects.filter(record__review=reported).order_by("created_at").first()
+    copy = Decision.objects.filter(record__review=restored).order_by("created_at").first()
+    assert copy.created_at == first.created_at
+
+
+def test_restore_refuses_a_taken_address_and_a_file_that_is_not_a_backup(reported, tmp_path):
+    path = tmp_path / "backup.json"
+    path.write_text(json.dumps(backup.backup_review(reported)))
+    with pytest.raises(CommandError, match="already exists"):
+        call_command("restore_review", str(path))
+    path.write_text('{"hello": 1}')
+    with pytest.raises(CommandError, match="not a reviewmgr review backup"):
+        call_command("restore_review", str(path))
+
+
+def test_export_review_writes_the_files_it_is_asked_for(reported, tmp_path, capsys):
+    call_command(
+        "export_review",
+        reported.slug,
+        "--xlsx",
+        str(tmp_path / "e.xlsx"),
+        "--csv",
+        str(tmp_path / "csv"),
+        "--ris",
+        str(tmp_path / "i.ris"),
+        "--prisma",
+        str(tmp_path / "p.svg"),
+    )
+
+    assert openpyxl.load_workbook(tmp_path / "e.xlsx").sheetnames[0] == "Characteristics"
+    assert (tmp_path / "csv" / "screening-log.csv").exists()
+    assert len(parse((tmp_path / "i.ris").read_bytes(), filename="i.ris").records) == 2
+    svg = (tmp_path / "p.svg").read_text()
+    assert re.search(r"Records screened.*\(n = 6\)", svg, re.S)
+    with pytest.raises(CommandError, match="No review"):
+        call_command("export_review", "nope", "--xlsx", str(tmp_path / "x.xlsx"))
