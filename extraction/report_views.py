@@ -36,11 +36,9 @@ def reports(request: HttpRequest, slug: str) -> HttpResponse:
         except synthesis.SynthesisError as error:
             analyses.append({"index": index, "outcome": outcome, "error": str(error)})
             continue
-        svg = synthesis.forest_plot(result, fmt="svg", treatment="PRP", control="control")
-        analyses.append({"index": index, "outcome": outcome, "result": result, "svg": _inline(svg)})
+        analyses.append({"index": index, "outcome": outcome, "result": result})
     context = {
         "review": review,
-        "prisma_svg": _inline(prisma.draw(counts, fmt="svg")),
         "prisma_rows": prisma.as_rows(counts),
         "analyses": analyses,
         "selections": SELECTIONS,
@@ -49,18 +47,12 @@ def reports(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "extraction/reports.html", context)
 
 
-def _inline(svg: bytes) -> str:
-    """Matplotlib's SVG without its XML prologue, to sit inside the page."""
-    text = svg.decode("utf-8")
-    return text[text.index("<svg") :]
-
-
 def prisma_download(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     review = get_review_for_user(request, slug)
     if fmt not in CONTENT_TYPES:
         raise Http404("SVG or PNG only.")
     data = prisma.draw(reporting.prisma_counts(review), fmt=fmt)
-    return _attachment(data, f"{review.slug}-prisma.{fmt}", CONTENT_TYPES[fmt])
+    return _image(request, data, f"{review.slug}-prisma.{fmt}", CONTENT_TYPES[fmt])
 
 
 def forest_download(request: HttpRequest, slug: str, index: int, fmt: str) -> HttpResponse:
@@ -71,7 +63,15 @@ def forest_download(request: HttpRequest, slug: str, index: int, fmt: str) -> Ht
     result = reporting.meta_analysis(outcomes[index])
     data = synthesis.forest_plot(result, fmt=fmt, treatment="PRP", control="control")
     name = slugify(f"{outcomes[index].key.label} {outcomes[index].key.time_point}")
-    return _attachment(data, f"{review.slug}-forest-{name}.{fmt}", CONTENT_TYPES[fmt])
+    return _image(request, data, f"{review.slug}-forest-{name}.{fmt}", CONTENT_TYPES[fmt])
+
+
+def _image(request: HttpRequest, data: bytes, filename: str, content_type: str) -> HttpResponse:
+    """Shown in the page as an image (its own styles are not the page's, so the page's
+    Content-Security-Policy holds), or downloaded with ?download=1."""
+    if request.GET.get("download"):
+        return _attachment(data, filename, content_type)
+    return HttpResponse(data, content_type=content_type)
 
 
 def _attachment(data: bytes, filename: str, content_type: str) -> HttpResponse:

@@ -222,6 +222,11 @@ def _write_sheet(worksheet: WriteOnlyWorksheet, sheet: Sheet) -> None:
         worksheet.column_dimensions[get_column_letter(index + 1)].width = width
     worksheet.freeze_panes = "A2"  # sheet views are written before the first row
     worksheet.print_title_rows = "1:1"
+    # printed or turned into PDF: landscape, every column on one page width
+    worksheet.page_setup.orientation = "landscape"
+    worksheet.sheet_properties.pageSetUpPr.fitToPage = True
+    worksheet.page_setup.fitToWidth = 1
+    worksheet.page_setup.fitToHeight = 0
     if sheet.title:
         worksheet.oddHeader.center.text = sheet.title.replace("&", "&&")
 

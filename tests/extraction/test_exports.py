@@ -174,13 +174,14 @@ def test_the_prisma_diagram_shows_every_count_and_downloads_as_svg_and_png(
 ):
     client.force_login(reviewer)
     page = client.get(reverse("extraction:reports", args=[reported.slug])).text
-    for number in ("(n = 6)", "(n = 1)", "(n = 3)", "(n = 2)"):
-        assert number in page
-    assert "Wrong study design" in page
+    assert "Wrong study design" in page  # in the diagram's table and its text alternative
 
     svg = client.get(reverse("extraction:prisma", args=[reported.slug, "svg"]))
-    png = client.get(reverse("extraction:prisma", args=[reported.slug, "png"]))
+    png = client.get(reverse("extraction:prisma", args=[reported.slug, "png"]), {"download": "1"})
     assert svg["Content-Type"] == "image/svg+xml" and b"Wrong study design" in svg.content
+    for number in (b"(n = 6)", b"(n = 1)", b"(n = 3)", b"(n = 2)"):
+        assert number in svg.content
+    assert "attachment" in png["Content-Disposition"]
     assert png.content[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -1,0 +1,98 @@
+"""Extraction to report in a real browser: two extractors fill the cytokine and PRP form
+blind, the lead reconciles the one disagreement, sees the PRISMA diagram and downloads the
+workbook."""
+
+import re
+
+import openpyxl
+import pytest
+from playwright.sync_api import expect
+
+from reviewmgr.models import User
+from reviewmgr.seed import load_seed_review
+from screening import services as screening
+from screening.models import Stage
+from tests.e2e.conftest import log_in, screenshot
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "demo-password-for-the-browser"
+
+
+@pytest.fixture
+def included(transactional_db, monkeypatch):
+    """The seed article, included at both stages by reviewer1 and reviewer2."""
+    monkeypatch.setenv("DEMO_PASSWORD", PASSWORD)
+    review = load_seed_review(with_demo_users=True).review
+    article = review.records.get(batch__source="pubmed")
+    pair = [User.objects.get(username=name) for name in ("reviewer1", "reviewer2")]
+    for stage in (Stage.TITLE_ABSTRACT, Stage.FULL_TEXT):
+        for person in pair:
+            screening.record_decision(
+                record=article, reviewer=person, stage=stage, verdict="include"
+            )
+    return review
+
+
+def field(page, label: str):
+    """A form field by its label; a required field's label ends with a star."""
+    return page.get_by_label(re.compile(rf"^{label}\s*\*?$"))
+
+
+def extract_as(page, live_server, review, username: str, strain: str) -> None:
+    log_in(page, live_server, username, PASSWORD)
+    page.goto(f"{live_server.url}/reviews/{review.slug}/extraction/")
+    page.get_by_role("button", name="Extract").click()
+    expect(page.get_by_role("heading", name="Risk of bias")).to_be_visible()
+    field(page, "Design").select_option("animal")
+    field(page, "Subject").select_option("animal")
+    field(page, "Species").select_option("rat")
+    field(page, "Strain").fill(strain)
+    field(page, "Sex").select_option("male")
+    field(page, "Sample size").fill("24")
+    # answers save as they are typed: wait for the last one's confirmation
+    expect(page.locator("#f-study-sample-size-status")).to_have_text("Saved")
+    if username == "reviewer1":
+        screenshot(page, "extraction")
+    page.get_by_role("button", name="Mark my extraction complete").click()
+    expect(page.get_by_text("Extraction marked complete.")).to_be_visible()
+    page.get_by_role("button", name="Log out").click()
+
+
+def test_two_extractors_then_the_lead_reconciles_reports_and_downloads(page, live_server, included):
+    extract_as(page, live_server, included, "reviewer1", "Wistar")
+    extract_as(page, live_server, included, "reviewer2", "Sprague-Dawley")
+
+    log_in(page, live_server, "lead", PASSWORD)
+    page.goto(f"{live_server.url}/reviews/{included.slug}/extraction/")
+    expect(page.get_by_text("Both extractions complete")).to_be_visible()
+    page.get_by_role("link", name="Compare").click()
+    page.get_by_role("button", name="Start the consensus").click()
+    expect(page.locator("tr.disagree")).to_have_count(1)
+    expect(page.locator("tr.disagree")).to_contain_text("Strain")
+    screenshot(page, "comparison")
+    page.get_by_role("button", name="Use reviewer1's answer for Strain").click()
+    page.get_by_role("link", name="Edit the consensus form").click()
+    page.get_by_role("button", name="Make the consensus final").click()
+    expect(page.get_by_text("Consensus is final")).to_be_visible()
+
+    page.get_by_role("link", name="Reports").click()
+    prisma = page.locator("figure.prisma img")
+    expect(prisma).to_have_attribute("alt", re.compile(r"Records screened 1\b"))
+    expect(prisma).to_have_attribute("alt", re.compile(r"Studies included in review 1\b"))
+    # the diagram itself loads and draws (an image, so the page's CSP stays strict)
+    page.wait_for_function(
+        "() => { const i = document.querySelector('figure.prisma img');"
+        " return i.complete && i.naturalWidth > 0; }"
+    )
+    screenshot(page, "prisma")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Evidence tables (Excel)").click()
+    with open(download.value.path(), "rb") as handle:
+        book = openpyxl.load_workbook(handle)
+    sheet = book["Characteristics"]
+    header = [cell.value for cell in sheet[1]]
+    row = [cell.value for cell in sheet[2]]
+    assert row[header.index("Strain")] == "Wistar"
+    assert row[header.index("Sample size")] == 24
+    assert sheet.max_row == 2
