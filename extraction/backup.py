@@ -152,10 +152,22 @@ def counts(review: Review) -> dict[str, int]:
     return {_label(model): model.objects.filter(**{path: review}).count() for model, path in MODELS}
 
 
-@transaction.atomic
 def restore_review(data: dict, *, slug: str | None = None) -> Review:
     """Create the review from a backup; raises BackupError (nothing written) when the
-    document is not a backup or the slug is taken."""
+    document is not a backup, is damaged, or the slug is taken."""
+    try:
+        return _restore(data, slug)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        if isinstance(error, BackupError):
+            raise
+        raise BackupError(
+            f"The backup is damaged or incomplete ({type(error).__name__}: "
+            f"{error}); nothing was restored."
+        ) from None
+
+
+@transaction.atomic
+def _restore(data: dict, slug: str | None) -> Review:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise BackupError("This file is not a reviewmgr review backup.")
     if data.get("version") != VERSION:

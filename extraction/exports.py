@@ -280,62 +280,28 @@ def screening_log_sheet(review: Review) -> Sheet:
     """Every decision and every resolution, oldest first."""
 
     def rows() -> Iterator[list]:
-        decisions = (
-            Decision.objects.filter(record__review=review)
-            .order_by("created_at", "pk")
-            .values_list(
-                "record_id",
-                "record__title",
-                "stage",
-                "reviewer__username",
-                "verdict",
-                "reason",
-                "note",
-                "created_at",
+        sources = ((Decision, "reviewer", "decision"), (Resolution, "resolved_by", "resolution"))
+        for model, person, kind in sources:
+            entries = (
+                model.objects.filter(record__review=review)
+                .order_by("created_at", "pk")
+                .values_list(
+                    "record_id",
+                    "record__title",
+                    "stage",
+                    f"{person}__username",
+                    "verdict",
+                    "reason",
+                    "note",
+                    "created_at",
+                )
             )
-        )
-        for record_id, title, stage, who, verdict, reason, note, at in decisions.iterator(
-            chunk_size=CHUNK
-        ):
-            yield [
-                record_id,
-                title,
-                Stage(stage).label,
-                "decision",
-                who,
-                verdict,
-                reason,
-                note,
-                at.replace(tzinfo=None),
-            ]
-        resolutions = (
-            Resolution.objects.filter(record__review=review)
-            .order_by("created_at", "pk")
-            .values_list(
-                "record_id",
-                "record__title",
-                "stage",
-                "resolved_by__username",
-                "verdict",
-                "reason",
-                "note",
-                "created_at",
-            )
-        )
-        for record_id, title, stage, who, verdict, reason, note, at in resolutions.iterator(
-            chunk_size=CHUNK
-        ):
-            yield [
-                record_id,
-                title,
-                Stage(stage).label,
-                "resolution",
-                who,
-                verdict,
-                reason,
-                note,
-                at.replace(tzinfo=None),
-            ]
+            for record_id, title, stage, who, verdict, reason, note, at in entries.iterator(
+                chunk_size=CHUNK
+            ):
+                stage_label = Stage(stage).label
+                at = at.replace(tzinfo=None)
+                yield [record_id, title, stage_label, kind, who, verdict, reason, note, at]
 
     columns = [
         Column("Record", kind="integer", width=9),

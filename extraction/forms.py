@@ -1,5 +1,4 @@
 import json
-import re
 
 from django import forms
 from django.db.models import Q
@@ -75,10 +74,6 @@ FIELD_TYPE_CHOICES = [
 ]
 
 
-def key_from(label: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")[:60] or "field"
-
-
 class AddFieldForm(forms.Form):
     """One new field (or table column) appended to the current definition."""
 
@@ -114,14 +109,14 @@ class AddFieldForm(forms.Form):
         self.definition = definition
 
     def _field(self, label: str, type_: str, data: dict) -> dict:
-        field = {"key": key_from(label), "label": label, "type": type_}
+        field = {"key": schema.key_from(label), "label": label, "type": type_}
         if data.get("help"):
             field["help"] = data["help"]
         if data.get("required"):
             field["required"] = True
         if type_ in ("single_choice", "multiple_choice"):
             lines = [c.strip() for c in (data.get("choices") or "").splitlines() if c.strip()]
-            field["choices"] = [[key_from(c), c] for c in lines]
+            field["choices"] = [[schema.key_from(c), c] for c in lines]
         if type_ == "decimal" and data.get("units"):
             units = [u.strip() for u in data["units"].split(",") if u.strip()]
             if len(units) == 1:
@@ -149,15 +144,14 @@ class AddFieldForm(forms.Form):
             if not columns:
                 raise forms.ValidationError("A table needs at least one column.", code="columns")
             data["columns_parsed"] = columns
-        new_definition = self.definition_with_field(data)
+        data["definition"] = self._definition_with_field(data)
         try:
-            schema.load_template(new_definition)
+            schema.load_template(data["definition"])
         except schema.TemplateError as error:
             raise forms.ValidationError(error.problems, code="bad_template") from None
         return data
 
-    def definition_with_field(self, data: dict | None = None) -> dict:
-        data = data or self.cleaned_data
+    def _definition_with_field(self, data: dict) -> dict:
         definition = json.loads(json.dumps(self.definition))
         field = self._field(data["label"], data["type"], data)
         if data["type"] == "table":
@@ -166,7 +160,7 @@ class AddFieldForm(forms.Form):
         sections = definition.setdefault("sections", [])
         section = next((s for s in sections if wanted in (s["key"], s["title"])), None)
         if section is None:
-            section = {"key": key_from(wanted), "title": wanted, "fields": []}
+            section = {"key": schema.key_from(wanted), "title": wanted, "fields": []}
             sections.append(section)
         if data.get("table"):
             table = next((f for f in section["fields"] if f["key"] == data["table"]), None)

@@ -60,7 +60,10 @@ def forest_download(request: HttpRequest, slug: str, index: int, fmt: str) -> Ht
     outcomes = _outcomes(review)
     if fmt not in CONTENT_TYPES or index >= len(outcomes):
         raise Http404("No such forest plot.")
-    result = reporting.meta_analysis(outcomes[index])
+    try:
+        result = reporting.meta_analysis(outcomes[index])
+    except synthesis.SynthesisError as error:
+        raise Http404(str(error)) from None
     data = synthesis.forest_plot(result, fmt=fmt, treatment="PRP", control="control")
     name = slugify(f"{outcomes[index].key.label} {outcomes[index].key.time_point}")
     return _image(request, data, f"{review.slug}-forest-{name}.{fmt}", CONTENT_TYPES[fmt])

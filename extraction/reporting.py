@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from django.db.models import Count
 
 from extraction import conversions, schema, synthesis
-from extraction.models import Extraction, Study
+from extraction.models import Extraction
 from extraction.prisma import PrismaCounts
 from reviewmgr.models import ImportBatch, Record, Review
 from screening.models import Decision, RecordScreening, Resolution, Stage, Verdict
@@ -135,7 +135,6 @@ OUTCOME_TABLES = {
 }
 TREATMENT_ROLES = {"intervention"}
 CONTROL_ROLES = {"comparator", "sham"}
-NUMBER_COLUMNS = ("n", "mean", "sd", "se", "ci_lower", "ci_upper", "median", "q1", "q3")
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,7 +259,3 @@ def meta_analysis(outcome: Outcome) -> synthesis.MetaAnalysis:
     return synthesis.meta_analyse(
         outcome.comparisons, outcome=title, higher_is_better=outcome.higher_is_better
     )
-
-
-def study_count(review: Review) -> int:
-    return Study.objects.filter(review=review).count()

@@ -281,6 +281,13 @@ def load_template(definition: Mapping[str, Any]) -> Template:
     return template
 
 
+def key_from(text: str, *, limit: int = 60) -> str:
+    """A key for a field, choice, section or template made from its label ("IL-1β level" ->
+    "il_1_level"), as the builder does when a lead types a label."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "_", ascii_text.lower()).strip("_")[:limit] or "field"
+
+
 def builtin_definitions() -> dict[str, dict[str, Any]]:
     """The definitions shipped in `templates_builtin/`, keyed by template key. Reads files."""
     definitions: dict[str, dict[str, Any]] = {}

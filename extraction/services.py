@@ -3,12 +3,12 @@ completion, consensus and risk of bias. Views, commands and the seed loader call
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from extraction import rob, schema
@@ -92,7 +92,7 @@ def create_template(
     *, review: Review, name: str, user, copy_of: Template | None = None
 ) -> Template:
     """A review's own template: empty, or a copy of another (e.g. the built-in one)."""
-    base_key = _key(name)
+    base_key = schema.key_from(name, limit=80).replace("_", "-")
     key, n = base_key, 1
     while Template.objects.filter(review=review, key=key).exists():
         n += 1
@@ -108,11 +108,6 @@ def create_template(
     template = Template.objects.create(review=review, key=key, name=name, created_by=user)
     _new_version(template, definition, user)
     return template
-
-
-def _key(text: str) -> str:
-    key = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return key[:80] or "template"
 
 
 @transaction.atomic
@@ -153,8 +148,6 @@ def config_for(review: Review) -> ExtractionConfig:
 
 def templates_for(review: Review):
     """Templates a review may use: its own and the built-in ones."""
-    from django.db.models import Q
-
     return Template.objects.filter(Q(review=review) | Q(review__isnull=True))
 
 

@@ -388,8 +388,11 @@ def take(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if consensus is None:
         raise Http404("Start the consensus first.")
     consensus = _extraction_for(request, review, consensus.pk)
+    source_id = request.POST.get("source", "")
+    if not source_id.isdigit():
+        raise Http404("No such extraction.")
     source = get_object_or_404(
-        study.extractions.filter(kind=Extraction.Kind.INDEPENDENT), pk=request.POST.get("source")
+        study.extractions.filter(kind=Extraction.Kind.INDEPENDENT), pk=int(source_id)
     )
     row = request.POST.get("row", "")
     try:
@@ -472,14 +475,9 @@ def template_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         action = request.POST.get("action")
         form = add_form if action == "add" else json_form
         if form.is_valid():
-            new_definition = (
-                add_form.definition_with_field()
-                if action == "add"
-                else form.cleaned_data["definition"]
-            )
             try:
                 version = services.publish_template_version(
-                    template=template, definition=new_definition, user=request.user
+                    template=template, definition=form.cleaned_data["definition"], user=request.user
                 )
             except ValidationError as error:
                 form.add_error(None, error)

@@ -416,28 +416,22 @@ def stop_screening(*, review: Review, stage: str, lead, note: str = "") -> Stopp
     decision still go to a second reviewer before the stage closes."""
     if prioritisation.stopped(review, stage):
         raise ValidationError("Screening at this stage is already stopped.", code="already")
-    estimate = prioritisation.stopping_estimate(review, stage)
-    return StoppingDecision.objects.create(
-        review=review,
-        stage=stage,
-        kind=StoppingDecision.Kind.STOPPED,
-        decided_by=lead,
-        rule=estimate.rule,
-        parameters=estimate.parameters,
-        estimate=prioritisation.estimate_as_dict(estimate),
-        note=note,
-    )
+    return _log_stopping(review, stage, lead, note, StoppingDecision.Kind.STOPPED)
 
 
 @transaction.atomic
 def resume_screening(*, review: Review, stage: str, lead, note: str = "") -> StoppingDecision:
     if not prioritisation.stopped(review, stage):
         raise ValidationError("Screening at this stage is not stopped.", code="not_stopped")
+    return _log_stopping(review, stage, lead, note, StoppingDecision.Kind.RESUMED)
+
+
+def _log_stopping(review: Review, stage: str, lead, note: str, kind: str) -> StoppingDecision:
     estimate = prioritisation.stopping_estimate(review, stage)
     return StoppingDecision.objects.create(
         review=review,
         stage=stage,
-        kind=StoppingDecision.Kind.RESUMED,
+        kind=kind,
         decided_by=lead,
         rule=estimate.rule,
         parameters=estimate.parameters,

@@ -312,6 +312,14 @@ def test_restore_refuses_a_taken_address_and_a_file_that_is_not_a_backup(reporte
     path.write_text('{"hello": 1}')
     with pytest.raises(CommandError, match="not a reviewmgr review backup"):
         call_command("restore_review", str(path))
+    damaged = backup.backup_review(reported)
+    del damaged["review"]["title"]
+    damaged["review"]["slug"] = "damaged"
+    damaged["tables"]["reviewmgr.record"][0].pop("id")
+    path.write_text(json.dumps(damaged))
+    with pytest.raises(CommandError, match="damaged or incomplete"):
+        call_command("restore_review", str(path))
+    assert not type(reported).objects.filter(slug="damaged").exists()
 
 
 def test_export_review_writes_the_files_it_is_asked_for(reported, tmp_path, capsys):

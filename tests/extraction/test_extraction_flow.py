@@ -197,10 +197,9 @@ def test_the_lead_sees_disagreements_and_builds_the_consensus(
     assert consensus.values["animal.strain"] == "Sprague-Dawley"  # agreed answers copied
     assert "study.sample_size" not in consensus.values  # the disagreement is left to choose
 
-    client.post(
-        reverse("extraction:take", args=[review.slug, study.pk]),
-        {"source": b.pk, "path": "study.sample_size"},
-    )
+    take = reverse("extraction:take", args=[review.slug, study.pk])
+    assert client.post(take, {"source": "abc", "path": "study.sample_size"}).status_code == 404
+    client.post(take, {"source": b.pk, "path": "study.sample_size"})
     consensus.refresh_from_db()
     assert consensus.values["study.sample_size"] == 20
 

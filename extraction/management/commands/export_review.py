@@ -22,19 +22,31 @@ class Command(BaseCommand):
         parser.add_argument(
             "--records", default="included", choices=sorted(SELECTIONS), help="Which records."
         )
-        parser.add_argument("--json", type=Path, dest="backup", help="Full backup as JSON.")
-        parser.add_argument("--prisma", type=Path, help="PRISMA 2020 diagram (.svg or .png).")
+        parser.add_argument("--json", type=Path, dest="backup_path", help="Full backup as JSON.")
+        parser.add_argument(
+            "--prisma", type=Path, dest="prisma_path", help="PRISMA 2020 diagram (.svg or .png)."
+        )
         parser.add_argument(
             "--extractor", help="Use this extractor's extractions instead of the consensus."
         )
 
     def handle(
-        self, *args, review_slug, xlsx, csv, ris, records, backup, prisma, extractor, **options
+        self,
+        *args,
+        review_slug,
+        xlsx,
+        csv,
+        ris,
+        records,
+        backup_path,
+        prisma_path,
+        extractor,
+        **options,
     ):
         review = Review.objects.filter(slug=review_slug).first()
         if review is None:
             raise CommandError(f"No review with the address '{review_slug}'.")
-        if not any([xlsx, csv, ris, backup, prisma]):
+        if not any([xlsx, csv, ris, backup_path, prisma_path]):
             raise CommandError("Say what to export: --xlsx, --csv, --ris, --json or --prisma.")
         person = None
         if extractor:
@@ -53,23 +65,16 @@ class Command(BaseCommand):
                 with ris.open("w", encoding="utf-8", newline="") as handle:
                     count = export_ris(review, handle, records)
                 done.append(f"{count} {records} records to {ris}")
-            if backup:
-                backup.write_text(json.dumps(backup_data(review), ensure_ascii=False))
-                done.append(f"backup {backup}")
-            if prisma:
-                fmt = prisma.suffix.lower().lstrip(".")
+            if backup_path:
+                data = backup.backup_review(review)
+                backup_path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+                done.append(f"backup {backup_path}")
+            if prisma_path:
+                fmt = prisma_path.suffix.lower().lstrip(".")
                 if fmt not in ("svg", "png"):
                     raise CommandError("--prisma takes a file ending in .svg or .png.")
-                prisma.write_bytes(draw_prisma(review, fmt))
-                done.append(f"PRISMA diagram {prisma}")
+                prisma_path.write_bytes(prisma.draw(reporting.prisma_counts(review), fmt=fmt))
+                done.append(f"PRISMA diagram {prisma_path}")
         except OSError as error:
             raise CommandError(f"Cannot write: {error}") from None
         self.stdout.write(f"Exported '{review.slug}': " + "; ".join(done) + ".")
-
-
-def backup_data(review):
-    return backup.backup_review(review)
-
-
-def draw_prisma(review, fmt: str) -> bytes:
-    return prisma.draw(reporting.prisma_counts(review), fmt=fmt)

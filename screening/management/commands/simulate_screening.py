@@ -66,10 +66,13 @@ class Command(BaseCommand):
             raise CommandError(f"{labelled_file.name}: {error}") from None
 
         positions = [records[i].position for i in result.order]
-        if order:
-            order.write_text("".join(f"{position}\n" for position in positions))
-        if plot:
-            plot_recall_curve(result, plot, title=labelled_file.name)
+        try:
+            if order:
+                order.write_text("".join(f"{position}\n" for position in positions))
+            if plot:
+                plot_recall_curve(result, plot, title=labelled_file.name)
+        except OSError as error:
+            raise CommandError(f"cannot write {error.filename}: {error.strerror}") from None
         m = result.metrics
         if as_json:
             self.stdout.write(
