@@ -1,5 +1,5 @@
 # reviewmgr: `make run` to try it, `make test` to check it. Nothing else is needed.
-.PHONY: install run test lint screenshots clean
+.PHONY: install run run-stack test lint screenshots clean
 
 VENV := .venv
 BIN := $(VENV)/bin
@@ -22,7 +22,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 	@touch $(STAMP)
 
-install: $(STAMP)
+# axe-core for the accessibility tests, pinned in package-lock.json; skipped without npm.
+NPM_STAMP := node_modules/.installed
+$(NPM_STAMP): package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --no-audit --no-fund && touch $(NPM_STAMP); \
+	else echo "npm not found: the accessibility tests will be skipped (apt-get install npm)."; fi
+
+install: $(STAMP) $(NPM_STAMP)
 
 run: install
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
@@ -33,6 +40,27 @@ run: install
 	@echo "  with the password printed above (set DEMO_PASSWORD to choose your own)."
 	@echo
 	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# The production shape on this machine: gunicorn and a background worker on the local
+# PostgreSQL and Redis (see docs/deploy.md). Plain HTTP on loopback, so no TLS settings.
+STACK_DB ?= reviewmgr
+STACK_ENV = DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(STACK_DB) \
+	TASKS_REDIS_URL=redis://127.0.0.1:6379/0 DEBUG=0 ALLOWED_HOSTS=127.0.0.1,localhost \
+	SECURE_SSL_REDIRECT=0 SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 SECURE_HSTS_SECONDS=0
+run-stack: install
+	@psql -h 127.0.0.1 -U postgres -d postgres -Atc "select 1 from pg_database where datname = '$(STACK_DB)'" | grep -q 1 \
+		|| createdb -h 127.0.0.1 -U postgres $(STACK_DB)
+	$(STACK_ENV) $(BIN)/python manage.py migrate --noinput
+	$(STACK_ENV) $(BIN)/python manage.py collectstatic --noinput -v0
+	$(STACK_ENV) $(BIN)/python manage.py load_seed_review --demo-users
+	@echo
+	@echo "  reviewmgr (gunicorn, a background worker, PostgreSQL '$(STACK_DB)', Redis queue) at http://$(HOST):$(PORT)/"
+	@echo
+	trap 'kill 0' INT TERM EXIT; \
+	$(STACK_ENV) $(BIN)/python manage.py worker & \
+	$(STACK_ENV) $(BIN)/gunicorn reviewmgr.wsgi --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-3} \
+		--timeout 120 --access-logfile - & \
+	wait
 
 test: install
 	$(BIN)/ruff check .
@@ -46,4 +74,4 @@ screenshots: install
 	REVIEWMGR_SCREENSHOTS=1 $(BIN)/python -m pytest tests/e2e -q
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache node_modules

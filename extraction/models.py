@@ -218,3 +218,48 @@ class RiskOfBias(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tool} {self.result}".strip()
+
+
+class ExportJob(models.Model):
+    """A download built in the background (a large review's workbook takes tens of seconds).
+
+    The file is kept under MEDIA_ROOT and served only through a view that checks the lead role.
+    """
+
+    class Kind(models.TextChoices):
+        WORKBOOK = "workbook", "Evidence tables (Excel)"
+        CSV = "csv", "Evidence tables (CSV, zip)"
+        BACKUP = "backup", "Full backup (JSON)"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Building"
+        DONE = "done", "Ready"
+        FAILED = "failed", "Failed"
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="export_jobs")
+    kind = models.CharField(max_length=10, choices=Kind)
+    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
+    file = models.FileField(upload_to="exports/%Y/%m/", blank=True)
+    file_name = models.CharField(max_length=255, blank=True)
+    file_size = models.BigIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.review} ({self.get_status_display()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("extraction:export_job", args=[self.review.slug, self.pk])
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {self.Status.DONE, self.Status.FAILED}

@@ -4,16 +4,17 @@
 from __future__ import annotations
 
 import io
-import json
 import tempfile
-import zipfile
-from pathlib import Path
 
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
+from django.views.decorators.http import require_POST
 
-from extraction import backup, exports, prisma, reporting, synthesis
+from extraction import export_jobs, prisma, reporting, synthesis
+from extraction.models import ExportJob
 from extraction.ris import SELECTIONS, export_ris
 from reviewmgr.models import Membership
 from reviewmgr.permissions import get_review_for_user
@@ -42,6 +43,10 @@ def reports(request: HttpRequest, slug: str) -> HttpResponse:
         "prisma_rows": prisma.as_rows(counts),
         "analyses": analyses,
         "selections": SELECTIONS,
+        "export_kinds": ExportJob.Kind.choices,
+        "export_jobs": review.export_jobs.select_related("created_by")[:10]
+        if review.membership.is_lead
+        else [],
         "nav": "reports",
     }
     return render(request, "extraction/reports.html", context)
@@ -83,15 +88,28 @@ def _attachment(data: bytes, filename: str, content_type: str) -> HttpResponse:
     return response
 
 
-def workbook(request: HttpRequest, slug: str) -> FileResponse:
-    """Written to a temporary file and streamed: a 100k-record log never sits in memory."""
+def _download(request: HttpRequest, slug: str, kind: str) -> FileResponse:
+    """Built into a temporary file and streamed: a 100k-record log never sits in memory."""
     review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
     extractor = _extractor(request, review)
     handle = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
-    exports.export_workbook(review, handle, extractor=extractor)
+    export_jobs.build(review, kind, handle, extractor=extractor)
     handle.seek(0)
-    suffix = f"-{extractor.username}" if extractor else ""
-    return FileResponse(handle, as_attachment=True, filename=f"{review.slug}-evidence{suffix}.xlsx")
+    name = export_jobs.file_name(review, kind, extractor)
+    export_jobs.log_export(review=review, user=request.user, kind=kind, name=name)
+    return FileResponse(handle, as_attachment=True, filename=name)
+
+
+def workbook(request: HttpRequest, slug: str) -> FileResponse:
+    return _download(request, slug, ExportJob.Kind.WORKBOOK)
+
+
+def csv_zip(request: HttpRequest, slug: str) -> FileResponse:
+    return _download(request, slug, ExportJob.Kind.CSV)
+
+
+def backup_download(request: HttpRequest, slug: str) -> FileResponse:
+    return _download(request, slug, ExportJob.Kind.BACKUP)
 
 
 def _extractor(request, review):
@@ -104,18 +122,6 @@ def _extractor(request, review):
     return membership.user
 
 
-def csv_zip(request: HttpRequest, slug: str) -> FileResponse:
-    review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
-    handle = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
-    with tempfile.TemporaryDirectory() as directory:
-        paths = exports.export_csv(review, Path(directory), extractor=_extractor(request, review))
-        with zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
-            for path in paths:
-                archive.write(path, path.name)
-    handle.seek(0)
-    return FileResponse(handle, as_attachment=True, filename=f"{review.slug}-tables-csv.zip")
-
-
 def ris(request: HttpRequest, slug: str) -> HttpResponse:
     review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
     selection = request.GET.get("records", "included")
@@ -123,14 +129,55 @@ def ris(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404("No such selection of records.")
     text = io.StringIO()
     export_ris(review, text, selection)
-    return _attachment(
-        text.getvalue().encode("utf-8"),
-        f"{review.slug}-{selection}.ris",
-        "application/x-research-info-systems",
+    name = f"{review.slug}-{selection}.ris"
+    export_jobs.log_export(
+        review=review, user=request.user, kind=f"RIS of {selection} records", name=name
     )
+    return _attachment(text.getvalue().encode("utf-8"), name, "application/x-research-info-systems")
 
 
-def backup_download(request: HttpRequest, slug: str) -> HttpResponse:
+@require_POST
+def export_start(request: HttpRequest, slug: str) -> HttpResponse:
     review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
-    data = json.dumps(backup.backup_review(review), ensure_ascii=False).encode("utf-8")
-    return _attachment(data, f"{review.slug}-backup.json", "application/json")
+    try:
+        job = export_jobs.start_export(
+            review=review, kind=request.POST.get("kind", ""), user=request.user
+        )
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+        return redirect("extraction:reports", review.slug)
+    return redirect(job)
+
+
+def _job(request: HttpRequest, slug: str, pk: int) -> tuple:
+    review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
+    export_jobs.fail_stale_exports(review=review)
+    return review, get_object_or_404(review.export_jobs.select_related("created_by"), pk=pk)
+
+
+def export_job(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    review, job = _job(request, slug, pk)
+    context = {"review": review, "job": job, "nav": "reports"}
+    if request.htmx:
+        return render(request, "extraction/export_job.html#job-status", context)
+    return render(request, "extraction/export_job.html", context)
+
+
+def export_download(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    review, job = _job(request, slug, pk)
+    if job.status != ExportJob.Status.DONE:
+        raise Http404("This export is not ready.")
+    if not export_jobs.file_is_kept(job):
+        messages.error(request, job.error)
+        return redirect(job)
+    return FileResponse(job.file.open("rb"), as_attachment=True, filename=job.file_name)
+
+
+@require_POST
+def export_retry(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    review, job = _job(request, slug, pk)
+    try:
+        export_jobs.retry_export(job=job)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    return redirect(job)

@@ -157,6 +157,14 @@ class Field:
     columns: tuple[Field, ...] = ()
 
     @property
+    def heading(self) -> str:
+        """The label with its fixed unit, as a column heading: 'Dose (mL)'. A label that
+        already names its unit, e.g. 'Time point (days)', is not given it twice."""
+        if not self.unit or self.label.endswith(f"({self.unit})"):
+            return self.label
+        return f"{self.label} ({self.unit})"
+
+    @property
     def options(self) -> tuple[tuple[str, str], ...]:
         """The (value, label) pairs a form offers for this field; empty for free entry."""
         return YES_NO_UNCLEAR if self.type == "yes_no_unclear" else self.choices

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.text import Truncator
 
 from extraction import rob, schema
 from extraction.models import (
@@ -21,6 +22,7 @@ from extraction.models import (
     Template,
     TemplateVersion,
 )
+from reviewmgr import audit
 from reviewmgr.models import Record, Review
 from screening.models import RecordScreening, Stage, Verdict
 
@@ -106,8 +108,26 @@ def create_template(
             "sections": [{"key": "study", "title": "Study", "fields": []}],
         }
     template = Template.objects.create(review=review, key=key, name=name, created_by=user)
-    _new_version(template, definition, user)
+    version = _new_version(template, definition, user)
+    copied = f" from “{copy_of.name}”" if copy_of is not None else ""
+    audit.log(
+        review=review,
+        actor=user,
+        action=audit.Action.TEMPLATE_CREATED,
+        target=_template_target(template),
+        after={
+            "name": name,
+            "key": key,
+            "copy_of": copy_of.name if copy_of else None,
+            "version": version.number,
+        },
+        summary=f"{audit.name_of(user)} created the extraction template “{name}”{copied}.",
+    )
     return template
+
+
+def _template_target(template: Template) -> audit.Target:
+    return audit.Target(f"Template “{template.name}”", "template", template.pk)
 
 
 @transaction.atomic
@@ -131,6 +151,17 @@ def publish_template_version(*, template: Template, definition: Mapping, user) -
     template.draft = None
     template.name = version.definition["name"]
     template.save(update_fields=["draft", "name"])
+    changed = len(version.changes)
+    audit.log(
+        review=template.review,
+        actor=user,
+        action=audit.Action.TEMPLATE_VERSION,
+        target=_template_target(template),
+        before={"version": current.number if current else None},
+        after={"version": version.number, "changes": version.changes},
+        summary=f"{audit.name_of(user)} published version {version.number} of the template "
+        f"“{template.name}” ({changed} change{'s' if changed != 1 else ''}).",
+    )
     return version
 
 
@@ -222,6 +253,38 @@ def _refresh_status(study: Study) -> None:
         study.save(update_fields=["status"])
 
 
+def _log_extraction(
+    extraction: Extraction, *, user, action: str, before=None, after=None, did: str
+) -> None:
+    """Log a change to one extraction; `did` says what the user did, "{where}" naming it.
+
+    Costs one query for the study, its record and its review (two for an independent
+    extraction, whose extractor is named).
+    """
+    study = Study.objects.select_related("review", "record").get(pk=extraction.study_id)
+    if extraction.extractor_id:
+        whose = f"{extraction.extractor.get_username()}'s extraction"
+    else:
+        whose = "the consensus"
+    title = Truncator(study.record.title or "(no title)").chars(50)
+    audit.log(
+        review=study.review,
+        actor=user,
+        action=action,
+        target=audit.Target(f"Study {study.pk}: {title} ({whose})", "extraction", extraction.pk),
+        before=before,
+        after=after,
+        summary=f"{audit.name_of(user)} " + did.replace("{where}", f"{whose} of study {study.pk}"),
+    )
+
+
+def _value_key(path: str, row: int | None = None, column: str = "") -> str:
+    """'outcomes[2].mean' for a table cell (rows counted from 1), the path otherwise."""
+    if row is None:
+        return path
+    return f"{path}[{row + 1}]" + (f".{column}" if column else "")
+
+
 def template_of(extraction: Extraction) -> schema.Template:
     return schema.load_template(extraction.template_version.definition)
 
@@ -290,6 +353,15 @@ def save_value(
         after=value,
         by=user,
     )
+    key = _value_key(path, row, column)
+    _log_extraction(
+        extraction,
+        user=user,
+        action=audit.Action.VALUE_EDITED,
+        before={key: before},
+        after={key: value},
+        did=f"changed {key} in {{where}}.",
+    )
     _after_edit(extraction, template)
     return value
 
@@ -316,6 +388,15 @@ def add_row(*, extraction: Extraction, path: str, user) -> int:
     ExtractionEdit.objects.create(
         extraction=extraction, path=path, row=len(rows) - 1, after={}, by=user
     )
+    key = _value_key(path, len(rows) - 1)
+    _log_extraction(
+        extraction,
+        user=user,
+        action=audit.Action.VALUE_EDITED,
+        before={key: None},
+        after={key: {}},
+        did=f"added row {len(rows)} to {path} in {{where}}.",
+    )
     _refresh_status(extraction.study)
     return len(rows) - 1
 
@@ -337,6 +418,15 @@ def delete_row(*, extraction: Extraction, path: str, row: int, user) -> None:
     extraction.save(update_fields=["values", "updated_at"])
     ExtractionEdit.objects.create(
         extraction=extraction, path=path, row=row, before=removed, by=user
+    )
+    key = _value_key(path, row)
+    _log_extraction(
+        extraction,
+        user=user,
+        action=audit.Action.VALUE_EDITED,
+        before={key: removed},
+        after={key: None},
+        did=f"deleted row {row + 1} of {path} in {{where}}.",
     )
     _after_edit(extraction, template_of(extraction))
 
@@ -412,6 +502,13 @@ def start_consensus(*, study: Study, user) -> Extraction:
         ExtractionEdit.objects.create(
             extraction=consensus, path=edit_path, after=after, by=user, column="(agreed)"
         )
+    _log_extraction(
+        consensus,
+        user=user,
+        action=audit.Action.CONSENSUS_STARTED,
+        after={"agreed": sorted(values)},
+        did=f"started {{where}} with the {len(values)} answers both extractors agree on.",
+    )
     _copy_agreed_risks(pair, consensus)
     _refresh_status(study)
     return consensus
@@ -506,6 +603,16 @@ def take_value(
     ExtractionEdit.objects.create(
         extraction=consensus, path=path, row=row, column=column, before=before, after=after, by=user
     )
+    key = _value_key(path, row, column)
+    source_name = audit.name_of(source.extractor) if source.extractor_id else "the consensus"
+    _log_extraction(
+        consensus,
+        user=user,
+        action=audit.Action.CONSENSUS_TAKEN,
+        before={key: before},
+        after={key: after},
+        did=f"took {key} from {source_name}'s extraction into {{where}}.",
+    )
     return after
 
 
@@ -518,17 +625,38 @@ def finalise_consensus(*, consensus: Extraction, user) -> Extraction:
         raise ValidationError(
             [p if isinstance(p, str) else p.message for p in problems], code="incomplete"
         )
+    was_final = consensus.final
     consensus.final = consensus.complete = True
     consensus.completed_at = timezone.now()
     consensus.save(update_fields=["final", "complete", "completed_at"])
+    if not was_final:
+        _log_extraction(
+            consensus,
+            user=user,
+            action=audit.Action.CONSENSUS_FINALISED,
+            before={"final": False},
+            after={"final": True},
+            did="finalised {where}; exports now use it.",
+        )
     _refresh_status(consensus.study)
     return consensus
 
 
 @transaction.atomic
 def reopen_consensus(*, consensus: Extraction, user) -> Extraction:
+    consensus = Extraction.objects.select_for_update().get(pk=consensus.pk)
+    was_final = consensus.final
     consensus.final = False
     consensus.save(update_fields=["final"])
+    if was_final:
+        _log_extraction(
+            consensus,
+            user=user,
+            action=audit.Action.CONSENSUS_REOPENED,
+            before={"final": True},
+            after={"final": False},
+            did="reopened {where} for changes.",
+        )
     _refresh_status(consensus.study)
     return consensus
 
@@ -559,6 +687,9 @@ def save_risk_of_bias(
         raise ValidationError(str(error), code="bad_judgement") from None
     domains = {d.key for d in chosen.domains}
     quotes = {k: v.strip() for k, v in quotes.items() if k in domains and v and v.strip()}
+    earlier = RiskOfBias.objects.filter(
+        extraction=extraction, tool=tool, result=result.strip()[:200]
+    ).first()
     assessment, _ = RiskOfBias.objects.update_or_create(
         extraction=extraction,
         tool=tool,
@@ -576,7 +707,28 @@ def save_risk_of_bias(
         after={"judgements": judgements, "quotes": quotes},
         by=user,
     )
+    about = f" ({assessment.result})" if assessment.result else ""
+    _log_extraction(
+        extraction,
+        user=user,
+        action=audit.Action.RISK_OF_BIAS,
+        before=_rob_values(earlier) if earlier else None,
+        after=_rob_values(assessment),
+        did=f"saved the {chosen.name} risk of bias{about} in {{where}}: overall "
+        f"{assessment.overall or 'not yet judged'}.",
+    )
     return assessment
+
+
+def _rob_values(assessment: RiskOfBias) -> dict:
+    """Judgements and quotes side by side, so that the log shows the domains that changed."""
+    values = {"tool": assessment.tool, "result": assessment.result}
+    for domain, judgement in assessment.judgements.items():
+        values[domain] = judgement
+    for domain, quote in assessment.quotes.items():
+        values[f"{domain} quote"] = quote
+    values["overall"] = assessment.overall
+    return values
 
 
 def tool_for(extraction: Extraction) -> rob.Tool | None:

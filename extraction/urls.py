@@ -26,4 +26,10 @@ urlpatterns = [
     path("reports/tables-csv.zip", report_views.csv_zip, name="csv"),
     path("reports/records.ris", report_views.ris, name="ris"),
     path("reports/backup.json", report_views.backup_download, name="backup"),
+    path("reports/exports/", report_views.export_start, name="export_start"),
+    path("reports/exports/<int:pk>/", report_views.export_job, name="export_job"),
+    path(
+        "reports/exports/<int:pk>/download/", report_views.export_download, name="export_download"
+    ),
+    path("reports/exports/<int:pk>/retry/", report_views.export_retry, name="export_retry"),
 ]

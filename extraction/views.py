@@ -130,6 +130,8 @@ def _sections(template: schema.Template, values: dict) -> list[dict]:
                                 "field": column,
                                 "value": (row or {}).get(column.key),
                                 "name": f"{field.path}|{index}|{column.key}",
+                                # a cell has no <label>: its column header is not one
+                                "label": f"{column.label}, row {index + 1}",
                             }
                             for column in field.columns
                         ],

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
-from reviewmgr.models import ImportBatch, Membership, Record, Review, User
+from reviewmgr.models import AuditEvent, ImportBatch, Membership, Record, Review, User
 
 admin.site.register(User, UserAdmin)
 
@@ -18,6 +18,12 @@ class ReviewAdmin(admin.ModelAdmin):
     search_fields = ["title", "slug"]
     prepopulated_fields = {"slug": ["title"]}
     inlines = [MembershipInline]
+
+    def get_deleted_objects(self, objs, request):
+        """A review's audit log goes with it, although nobody may delete audit events alone."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        perms_needed.discard(AuditEvent._meta.verbose_name)
+        return deleted, counts, perms_needed, protected
 
 
 @admin.register(Membership)
@@ -42,3 +48,23 @@ class RecordAdmin(admin.ModelAdmin):
     search_fields = ["title", "doi", "pmid"]
     raw_id_fields = ["batch"]
     list_select_related = ["review"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: the audit log is append-only, even for staff."""
+
+    list_display = ["at", "review", "who", "action", "target"]
+    list_filter = ["action", "review"]
+    search_fields = ["target", "summary", "actor_name"]
+    date_hierarchy = "at"
+    list_select_related = ["review"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from reviewmgr import bulk, dedup
+from reviewmgr import audit, bulk, dedup
 from reviewmgr.models import DuplicateGroup, Record, Review
 from reviewmgr.signals import duplicates_merged, duplicates_unmerged
 
@@ -96,13 +96,40 @@ def find_duplicates_in_review(
     joining = [c for c in candidates if not grouped.isdisjoint(c.record_ids)]
     outcome = DedupOutcome()
     with transaction.atomic():
+        hidden_before = Record.objects.filter(review=review).removed_duplicates().count()
         for group in _create_groups(review, fresh, by_id):
             outcome.add(group)
         for candidate in joining:
             group = _join_existing(candidate, by_id)
             if group is not None:
                 outcome.add(group)
+        if outcome.merged:
+            _log_automatic_merges(review, outcome, hidden_before)
     return outcome
+
+
+def _log_automatic_merges(review: Review, outcome: DedupOutcome, hidden_before: int) -> None:
+    """One event for all the groups merged without a lead: after a large import there can be
+    thousands, which a lead reads better as one line with counts (the groups stay listed
+    under Duplicates, merged automatically)."""
+    hidden = Record.objects.filter(review=review).removed_duplicates().count()
+    merged = len(outcome.merged)
+    waiting = f"; {len(outcome.pending)} groups wait for a lead" if outcome.pending else ""
+    audit.log(
+        review=review,
+        actor=None,
+        action=audit.Action.DUPLICATES_AUTO_MERGED,
+        target=audit.Target(f"{merged} duplicate group{'s' if merged != 1 else ''}"),
+        before={"duplicates_removed": hidden_before},
+        after={
+            "duplicates_removed": hidden,
+            "groups_merged": merged,
+            "groups_waiting": len(outcome.pending),
+            "groups": [group.pk for group in outcome.merged[: audit.MAX_LISTED_IDS]],
+        },
+        summary=f"Merged {merged} group{'s' if merged != 1 else ''} of duplicates automatically "
+        f"({hidden - hidden_before} records now hidden behind their primary){waiting}.",
+    )
 
 
 def _create_groups(
@@ -223,10 +250,31 @@ def _restore_primary(group: DuplicateGroup) -> None:
     group.filled_fields = {}
 
 
+def _group_target(group: DuplicateGroup) -> audit.Target:
+    return audit.Target(f"Duplicate group {group.pk}", "duplicategroup", group.pk)
+
+
 @transaction.atomic
 def merge_group(*, group: DuplicateGroup, user, primary: Record | None = None) -> DuplicateGroup:
     """A lead confirms a group (optionally choosing its primary)."""
-    return _merge(group, primary_id=primary.pk if primary else None, user=user)
+    before = {"status": group.status, "primary": group.primary_id}
+    group = _merge(group, primary_id=primary.pk if primary else None, user=user)
+    copies = list(
+        group.records.exclude(pk=group.primary_id).order_by("pk").values_list("pk", flat=True)
+    )
+    filled = sorted((group.filled_fields or {}).get("original", {}))
+    audit.log(
+        review=group.review,
+        actor=user,
+        action=audit.Action.DUPLICATES_MERGED,
+        target=_group_target(group),
+        before=before,
+        after={"status": group.status, "primary": group.primary_id, "copies": copies},
+        summary=f"{audit.name_of(user)} merged duplicate group {group.pk}: record "
+        f"{group.primary_id} is the primary, {len(copies)} cop{'y' if len(copies) == 1 else 'ies'} "
+        f"hidden behind it" + (f"; filled in its {', '.join(filled)}." if filled else "."),
+    )
+    return group
 
 
 @transaction.atomic
@@ -238,11 +286,23 @@ def reject_group(*, group: DuplicateGroup, user) -> DuplicateGroup:
     if was_merged:
         record_ids = list(group.records.values_list("pk", flat=True))
         duplicates_unmerged.send(DuplicateGroup, group=group, record_ids=record_ids)
+    before = {"status": group.status, "primary": group.primary_id}
     group.status = DuplicateGroup.Status.REJECTED
     group.primary = None
     group.decided_by = user
     group.decided_at = timezone.now()
     group.save()
+    audit.log(
+        review=group.review,
+        actor=user,
+        action=audit.Action.DUPLICATES_UNMERGED if was_merged else audit.Action.DUPLICATES_REJECTED,
+        target=_group_target(group),
+        before=before,
+        after={"status": group.status, "primary": None},
+        summary=f"{audit.name_of(user)} "
+        + ("undid the merge of" if was_merged else "kept apart the records of")
+        + f" duplicate group {group.pk}: each record stands on its own.",
+    )
     return group
 
 

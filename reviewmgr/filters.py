@@ -1,7 +1,8 @@
 import django_filters
+from django import forms
 from django.db.models import Q
 
-from reviewmgr.models import ImportBatch, Record
+from reviewmgr.models import AuditEvent, ImportBatch, Record, Review, User
 
 
 class RecordFilter(django_filters.FilterSet):
@@ -46,3 +47,47 @@ class RecordFilter(django_filters.FilterSet):
             | Q(pmid=value)
             | Q(authors__icontains=value)
         )
+
+
+class AuditEventFilter(django_filters.FilterSet):
+    """The audit log by kind of work, person and day (days in the site's time zone)."""
+
+    group = django_filters.ChoiceFilter(
+        choices=AuditEvent.GROUPS, method="filter_group", label="What", empty_label="Everything"
+    )
+    actor = django_filters.ModelChoiceFilter(
+        queryset=User.objects.none(),
+        label="Who",
+        empty_label="Anyone",
+        null_label=f"{AuditEvent.SYSTEM_ACTOR} (automatic)",
+    )
+    start = django_filters.DateFilter(
+        field_name="at",
+        lookup_expr="date__gte",
+        label="From",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    end = django_filters.DateFilter(
+        field_name="at",
+        lookup_expr="date__lte",
+        label="To",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    class Meta:
+        model = AuditEvent
+        fields = ["group", "actor", "start", "end"]
+
+    def __init__(self, *args, review: Review, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Members, and former members who still appear in the log.
+        self.filters["actor"].queryset = (
+            User.objects.filter(
+                Q(memberships__review=review) | Q(pk__in=review.audit_events.values("actor_id"))
+            )
+            .distinct()
+            .order_by("username")
+        )
+
+    def filter_group(self, queryset, name, value):
+        return queryset.in_group(value) if value else queryset

@@ -1,11 +1,32 @@
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.template.defaultfilters import filesizeformat
 from django.utils.text import slugify
 
+from reviewmgr import importers
 from reviewmgr.importers import FORMATS
 from reviewmgr.models import ImportBatch, Membership, Record, Review
 from reviewmgr.services import CORRECTABLE_FIELDS
+
+
+def check_upload_size(upload: UploadedFile) -> None:
+    """The product's limit on any uploaded file, with both sizes said in words."""
+    limit = settings.REVIEWMGR_MAX_UPLOAD_BYTES
+    if upload.size > limit:
+        raise ValidationError(
+            f"The file is {filesizeformat(upload.size)}; the limit is {filesizeformat(limit)}.",
+            code="too_large",
+        )
+
+
+def check_zip_expansion(upload: UploadedFile) -> None:
+    """A zip bomb is refused before the upload is stored (the importer checks again)."""
+    try:
+        importers.check_zip_expansion(upload, upload.size)
+    except importers.ImportFileError as error:
+        raise ValidationError(str(error), code="zip_bomb") from None
 
 
 def split_keywords(text: str) -> list[str]:
@@ -110,14 +131,10 @@ class UploadForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        limit = settings.REVIEWMGR_MAX_UPLOAD_BYTES
-        if upload.size > limit:
-            raise ValidationError(
-                f"The file is {upload.size / 2**20:.0f} MB; the limit is {limit / 2**20:.0f} MB.",
-                code="too_large",
-            )
+        check_upload_size(upload)
         if upload.size == 0:
             raise ValidationError("The file is empty.", code="empty")
+        check_zip_expansion(upload)
         return upload
 
 

@@ -7,6 +7,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 
 
 class User(AbstractUser):
@@ -358,3 +359,102 @@ class RecordCorrection(models.Model):
 
     def __str__(self) -> str:
         return f"Correction of {self.record_id} by {self.changed_by}: {', '.join(self.changes)}"
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def in_group(self, group: str) -> AuditEventQuerySet:
+        """Events of one kind of work, e.g. 'screening' or 'import' (the action's prefix)."""
+        return self.filter(action__startswith=f"{group}.")
+
+
+class AuditEvent(models.Model):
+    """One change to a review: who made it, when, to what, and the values before and after.
+
+    Written by `reviewmgr.audit.log` inside the service that makes the change, so an event
+    exists exactly when its change was committed. Append-only: the product never changes or
+    deletes an event; events go only with their review.
+    """
+
+    class Action(models.TextChoices):
+        DECISION_RECORDED = "screening.decision", "Screening decision"
+        DECISION_CHANGED = "screening.decision_changed", "Screening decision changed"
+        DECISION_UNDONE = "screening.decision_undone", "Screening decision undone"
+        DECISION_WITHDRAWN = "screening.decision_withdrawn", "Decision withdrawn by a lead"
+        RESOLVED = "screening.resolved", "Record resolved by a lead"
+        REVIEWER_ADDED = "screening.reviewer_added", "Reviewer added to a record"
+        SCREENING_STOPPED = "screening.stopped", "Screening stopped"
+        SCREENING_RESUMED = "screening.resumed", "Screening resumed"
+        SCREENING_SETTINGS = "screening.settings", "Screening settings changed"
+        DUPLICATES_MERGED = "duplicates.merged", "Duplicates merged"
+        DUPLICATES_AUTO_MERGED = "duplicates.auto_merged", "Duplicates merged automatically"
+        DUPLICATES_REJECTED = "duplicates.rejected", "Marked as not duplicates"
+        DUPLICATES_UNMERGED = "duplicates.unmerged", "Merge undone"
+        IMPORT_DONE = "import.done", "Import finished"
+        IMPORT_FAILED = "import.failed", "Import failed"
+        IMPORT_DELETED = "import.deleted", "Import deleted"
+        RECORD_CORRECTED = "record.corrected", "Record corrected"
+        KNOWN_RELEVANT = "record.known_relevant", "Known relevant mark"
+        MEMBER_ADDED = "member.added", "Member added"
+        MEMBER_ROLES = "member.roles", "Member's roles changed"
+        MEMBER_REMOVED = "member.removed", "Member removed"
+        REVIEW_SETTINGS = "review.settings", "Review settings changed"
+        TEMPLATE_CREATED = "extraction.template_created", "Extraction template created"
+        TEMPLATE_VERSION = "extraction.template_version", "Extraction template version"
+        VALUE_EDITED = "extraction.value", "Extraction value edited"
+        CONSENSUS_STARTED = "extraction.consensus_started", "Consensus started"
+        CONSENSUS_TAKEN = "extraction.consensus_taken", "Value taken into the consensus"
+        CONSENSUS_FINALISED = "extraction.consensus_final", "Consensus finalised"
+        CONSENSUS_REOPENED = "extraction.consensus_reopened", "Consensus reopened"
+        RISK_OF_BIAS = "extraction.risk_of_bias", "Risk of bias saved"
+        EXPORTED = "export.done", "Data exported"
+        EXPORT_FAILED = "export.failed", "Export failed"
+
+    # The part of an action before its dot, for filtering the log by kind of work.
+    GROUPS = [
+        ("screening", "Screening"),
+        ("duplicates", "Duplicates"),
+        ("import", "Imports"),
+        ("record", "Records"),
+        ("member", "Members"),
+        ("review", "Review settings"),
+        ("extraction", "Extraction"),
+        ("export", "Exports"),
+    ]
+    SYSTEM_ACTOR = "reviewmgr"
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="audit_events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_name = models.CharField(
+        max_length=150, blank=True, help_text="The actor's username then; kept if the account goes."
+    )
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    action = models.CharField(max_length=40, choices=Action)
+    target = models.CharField(max_length=300, blank=True, help_text="E.g. 'Record 123: Title…'.")
+    target_type = models.CharField(max_length=30, blank=True)
+    target_id = models.BigIntegerField(null=True, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    summary = models.TextField(blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["review", "-at"], name="reviewmgr_audit_review_at")]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} by {self.who} at {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ValueError("Audit events are never changed once written.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Audit events are never deleted; they go only with their review.")
+
+    @property
+    def who(self) -> str:
+        return self.actor_name or self.SYSTEM_ACTOR

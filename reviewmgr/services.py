@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from reviewmgr import bulk, importers, signals
+from reviewmgr import audit, bulk, importers, liveness, signals
 from reviewmgr.deduplication import detach_records, find_duplicates_in_review
 from reviewmgr.importers import ImportFileError, ParsedRecord, ParseResult
 from reviewmgr.models import ImportBatch, Membership, Record, RecordCorrection, Review
@@ -69,8 +69,52 @@ def _role_flags(roles: Iterable[str]) -> dict[str, bool]:
     return {f"is_{role}": role in roles for role in Membership.Role.values}
 
 
+REVIEW_SETTINGS = frozenset(
+    field.name
+    for field in Review._meta.concrete_fields
+    if field.name not in {"id", "created_by", "created_at"}
+)
+
+
 @transaction.atomic
-def add_member(*, review: Review, username: str, roles: Iterable[str]) -> Membership:
+def update_review(*, review: Review, user, **fields) -> Review:
+    """Change a review's title, address, protocol text or keywords; the change is logged.
+
+    Compares with the stored row, not with `review`, which a bound ModelForm has already
+    changed in memory.
+    """
+    unknown = set(fields) - REVIEW_SETTINGS
+    if unknown:
+        raise ValidationError(
+            f"These are not review settings: {', '.join(sorted(unknown))}.", code="not_a_setting"
+        )
+    stored = Review.objects.select_for_update().get(pk=review.pk)
+    before, after = {}, {}
+    for name, value in fields.items():
+        if getattr(stored, name) != value:
+            before[name], after[name] = getattr(stored, name), value
+            setattr(stored, name, value)
+    if after:
+        stored.save(update_fields=list(after))
+        audit.log(
+            review=stored,
+            actor=user,
+            action=audit.Action.REVIEW_SETTINGS,
+            target=audit.Target(stored.title, "review", stored.pk),
+            before=before,
+            after=after,
+            summary=f"{audit.name_of(user)} changed the review's "
+            f"{', '.join(str(Review._meta.get_field(name).verbose_name) for name in after)}.",
+        )
+    return stored
+
+
+def _member_target(membership: Membership) -> audit.Target:
+    return audit.Target(membership.user.get_username(), "membership", membership.pk)
+
+
+@transaction.atomic
+def add_member(*, review: Review, username: str, roles: Iterable[str], by=None) -> Membership:
     user = User.objects.filter(username__iexact=username.strip()).first()
     if user is None:
         raise ValidationError(f"There is no user called '{username}'.", code="unknown_user")
@@ -78,7 +122,17 @@ def add_member(*, review: Review, username: str, roles: Iterable[str]) -> Member
         raise ValidationError(
             f"{user.username} is already a member of this review.", code="already_member"
         )
-    return Membership.objects.create(review=review, user=user, **_role_flags(roles))
+    membership = Membership.objects.create(review=review, user=user, **_role_flags(roles))
+    audit.log(
+        review=review,
+        actor=by,
+        action=audit.Action.MEMBER_ADDED,
+        target=_member_target(membership),
+        after={"user": user.get_username(), "roles": membership.roles},
+        summary=f"{audit.name_of(by)} added {user.get_username()} as "
+        f"{', '.join(membership.role_labels).lower()}.",
+    )
+    return membership
 
 
 def _ensure_another_lead(membership: Membership) -> None:
@@ -90,20 +144,42 @@ def _ensure_another_lead(membership: Membership) -> None:
 
 
 @transaction.atomic
-def set_member_roles(*, membership: Membership, roles: Iterable[str]) -> Membership:
+def set_member_roles(*, membership: Membership, roles: Iterable[str], by=None) -> Membership:
     flags = _role_flags(roles)
     if not flags["is_lead"]:
         _ensure_another_lead(membership)
+    before = membership.roles
     for name, value in flags.items():
         setattr(membership, name, value)
     membership.save(update_fields=list(flags))
+    if membership.roles != before:
+        audit.log(
+            review=membership.review,
+            actor=by,
+            action=audit.Action.MEMBER_ROLES,
+            target=_member_target(membership),
+            before={"roles": before},
+            after={"roles": membership.roles},
+            summary=f"{audit.name_of(by)} made {membership.user.get_username()} "
+            f"{', '.join(membership.role_labels).lower()}.",
+        )
     return membership
 
 
 @transaction.atomic
-def remove_member(*, membership: Membership) -> None:
+def remove_member(*, membership: Membership, by=None) -> None:
     _ensure_another_lead(membership)
+    target = _member_target(membership)
+    roles = membership.roles
     membership.delete()
+    audit.log(
+        review=membership.review,
+        actor=by,
+        action=audit.Action.MEMBER_REMOVED,
+        target=target,
+        before={"user": target.label, "roles": roles},
+        summary=f"{audit.name_of(by)} removed {target.label} from the review.",
+    )
 
 
 # Records ---------------------------------------------------------------------------------------
@@ -144,22 +220,55 @@ def correct_record(*, record: Record, user, **fields) -> RecordCorrection | None
     if not changes:
         return None
     record.save(update_fields=list(changes))
+    audit.log(
+        review=record.review,
+        actor=user,
+        action=audit.Action.RECORD_CORRECTED,
+        target=record,
+        before={name: pair[0] for name, pair in changes.items()},
+        after={name: pair[1] for name, pair in changes.items()},
+        summary=f"{audit.name_of(user)} corrected record {record.pk}: {', '.join(changes)}.",
+    )
     return RecordCorrection.objects.create(record=record, changed_by=user, changes=changes)
 
 
 @transaction.atomic
-def mark_known_relevant(*, review: Review, record_ids: Iterable[int], known: bool = True) -> int:
+def mark_known_relevant(
+    *, review: Review, record_ids: Iterable[int], known: bool = True, by=None
+) -> int:
     """Mark records the lead already knows are relevant; prioritisation starts from them."""
-    changed = (
+    records = list(
         review.records.filter(pk__in=list(record_ids))
         .exclude(known_relevant=known)
-        .update(known_relevant=known)
+        .only("pk", "title")
     )
+    changed = Record.objects.filter(pk__in=[r.pk for r in records]).update(known_relevant=known)
     if changed:
+        _log_known_relevant(review, records, known, by)
         transaction.on_commit(
             lambda: signals.known_relevant_changed.send(sender=Review, review=review)
         )
     return changed
+
+
+def _log_known_relevant(review: Review, records: list[Record], known: bool, by) -> None:
+    ids = [record.pk for record in records]
+    if len(records) == 1:
+        target = audit.target_of(records[0])
+        what = f"record {ids[0]}"
+    else:
+        target = audit.Target(f"{len(records)} records")
+        what = f"{len(records)} records"
+    state = "as known relevant" if known else "as no longer known relevant"
+    audit.log(
+        review=review,
+        actor=by,
+        action=audit.Action.KNOWN_RELEVANT,
+        target=target,
+        before={"known_relevant": not known},
+        after={"known_relevant": known, "records": ids[: audit.MAX_LISTED_IDS]},
+        summary=f"{audit.name_of(by)} marked {what} {state}.",
+    )
 
 
 # Imports ---------------------------------------------------------------------------------------
@@ -285,6 +394,40 @@ def _finish(batch: ImportBatch, result: ParseResult) -> None:
     batch.error = ""
     batch.finished_at = timezone.now()
     batch.save()
+    _log_import(batch)
+
+
+def _batch_target(batch: ImportBatch) -> audit.Target:
+    return audit.Target(f"Import {batch.pk}: {batch.file_name or 'batch'}", "importbatch", batch.pk)
+
+
+def _log_import(batch: ImportBatch) -> None:
+    """The outcome of an import, in the transaction that stores (or fails) it."""
+    source = batch.get_source_display()
+    if batch.status == ImportBatch.Status.DONE:
+        action = audit.Action.IMPORT_DONE
+        outcome = {
+            "status": batch.status,
+            "records": batch.record_count,
+            "skipped": len(batch.skipped),
+            "warnings": len(batch.warnings),
+        }
+        skipped = f"; {len(batch.skipped)} skipped" if batch.skipped else ""
+        summary = (
+            f"Imported {batch.record_count} records from {batch.file_name} ({source}){skipped}."
+        )
+    else:
+        action = audit.Action.IMPORT_FAILED
+        outcome = {"status": batch.status, "error": batch.error, "problems": len(batch.skipped)}
+        summary = f"The import of {batch.file_name} ({source}) failed: {batch.error}"
+    audit.log(
+        review=batch.review,
+        actor=batch.created_by,
+        action=action,
+        target=_batch_target(batch),
+        after={"file": batch.file_name, "source": batch.source, "format": batch.format, **outcome},
+        summary=summary,
+    )
 
 
 @dataclass(frozen=True)
@@ -422,7 +565,25 @@ def run_import_batch(*, batch: ImportBatch) -> ImportBatch:
     """Parse and store a queued batch: all of its records or none, the outcome on the batch."""
     if batch.status == ImportBatch.Status.DONE:
         return batch
+    if batch.status == ImportBatch.Status.RUNNING and liveness.alive(heartbeat_key(batch.pk)):
+        return batch  # delivered twice: another process is importing it right now
+    with liveness.Heartbeat(heartbeat_key(batch.pk)):
+        _run_import(batch)
+    if batch.status == ImportBatch.Status.DONE:
+        ids = list(batch.records.order_by("position").values_list("pk", flat=True))
+        records_imported.send(Review, review=batch.review, record_ids=ids)
+        find_duplicates_in_review(review=batch.review, new_record_ids=ids)
+    return batch
+
+
+def heartbeat_key(batch_id: int) -> str:
+    return f"reviewmgr:import-alive:{batch_id}"
+
+
+def _run_import(batch: ImportBatch) -> None:
+    """The all-or-nothing part of an import, while its heartbeat shows it is alive."""
     ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.RUNNING, error="")
+    batch.status = ImportBatch.Status.RUNNING
     _report_progress(batch, 5)
     try:
         with batch.file.open("rb") as handle:
@@ -436,7 +597,7 @@ def run_import_batch(*, batch: ImportBatch) -> ImportBatch:
         )
         _report_progress(batch, 50)
         with transaction.atomic():
-            ids = _store_records(batch, result)
+            _store_records(batch, result)
             _finish(batch, result)
     except ImportFileError as error:
         _fail(batch, error)
@@ -445,18 +606,43 @@ def run_import_batch(*, batch: ImportBatch) -> ImportBatch:
         raise
     finally:
         cache.delete(progress_key(batch.pk))
-    if batch.status == ImportBatch.Status.DONE:
-        records_imported.send(Review, review=batch.review, record_ids=ids)
-        find_duplicates_in_review(review=batch.review, new_record_ids=ids)
-    return batch
 
 
+STALE_IMPORT_ERROR = (
+    "The import stopped before it finished: the background process running it ended "
+    "(it was stopped, restarted or ran out of memory). Nothing from this file was stored. "
+    "Retry it."
+)
+
+
+def fail_stale_batches(*, review: Review | None = None) -> int:
+    """Mark as failed the imports whose process died while they ran; returns how many.
+
+    A running import beats a heartbeat; when the beats stop, its transaction died with its
+    process, so none of its records were stored and the batch can safely be retried.
+    """
+    running = ImportBatch.objects.filter(status=ImportBatch.Status.RUNNING)
+    if review is not None:
+        running = running.filter(review=review)
+
+    def fail(batch: ImportBatch) -> None:
+        batch.status = ImportBatch.Status.FAILED
+        batch.error = STALE_IMPORT_ERROR
+        batch.finished_at = timezone.now()
+        batch.save(update_fields=["status", "error", "finished_at"])
+        _log_import(batch)
+
+    return liveness.fail_dead(running.select_related("review", "created_by"), heartbeat_key, fail)
+
+
+@transaction.atomic
 def _fail(batch: ImportBatch, error: ImportFileError) -> None:
     batch.status = ImportBatch.Status.FAILED
     batch.error = str(error)
     batch.skipped = [str(problem) for problem in error.problems[:MAX_REPORTED_PROBLEMS]]
     batch.finished_at = timezone.now()
     batch.save(update_fields=["status", "error", "skipped", "finished_at"])
+    _log_import(batch)
 
 
 @transaction.atomic
@@ -485,8 +671,23 @@ def deletion_summary(batch: ImportBatch) -> dict[str, int]:
 
 
 @transaction.atomic
-def delete_batch(*, batch: ImportBatch) -> dict[str, int]:
+def delete_batch(*, batch: ImportBatch, by=None) -> dict[str, int]:
     summary = deletion_summary(batch)
+    audit.log(
+        review=batch.review,
+        actor=by,
+        action=audit.Action.IMPORT_DELETED,
+        target=_batch_target(batch),
+        before={
+            "file": batch.file_name,
+            "source": batch.source,
+            "status": batch.status,
+            "imported_at": batch.created_at,
+            **summary,
+        },
+        summary=f"{audit.name_of(by)} deleted import {batch.pk} ({batch.file_name}) with its "
+        f"{summary['records']} records.",
+    )
     detach_records(record_ids=list(batch.records.values_list("pk", flat=True)))
     if batch.file:
         stored = batch.file.name

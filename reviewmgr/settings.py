@@ -6,6 +6,7 @@ Production sets at least ``SECRET_KEY``, ``ALLOWED_HOSTS`` and ``DATABASE_URL``;
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -66,6 +67,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_filters",
     "django_htmx",
+    "axes",
     "reviewmgr",
     "screening",
     "extraction",
@@ -83,6 +85,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "reviewmgr.urls"
@@ -125,6 +128,26 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "reviewmgr:review_list"
 LOGOUT_REDIRECT_URL = "login"
 
+# Password guessing: after AXES_FAILURE_LIMIT wrong passwords for one username from one address,
+# that pair is refused for AXES_COOLOFF_MINUTES. A lead can lift it early with `manage.py
+# axes_reset_username NAME`. Behind a proxy, set TRUSTED_PROXY_COUNT.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# X-Forwarded-For is believed only when a proxy in front sets it (else anyone could forge it).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT:
+    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -151,15 +174,42 @@ STORAGES = {
     },
 }
 
-# A shared cache (Redis) when several web processes run; memory of one process otherwise.
-# It holds short-lived things only: import progress, screening claims, counts.
+# Background work goes through django.tasks. The embedded default runs tasks on a thread of
+# the web process, so a laptop install needs no queue. With TASKS_REDIS_URL set, tasks go to
+# a Redis queue (RQ) that `manage.py worker` processes consume; see docs/deploy.md.
+TASKS_REDIS_URL = os.environ.get("TASKS_REDIS_URL", "")
+if TASKS_REDIS_URL:
+    INSTALLED_APPS.append("django_rq")
+    RQ_QUEUES = {
+        "default": {
+            "URL": TASKS_REDIS_URL,
+            # A task may run this long before RQ stops it (a 100k-record import takes minutes).
+            "DEFAULT_TIMEOUT": env_int("TASKS_TIMEOUT_SECONDS", 3600),
+        }
+    }
+    TASKS = {
+        "default": {
+            "BACKEND": "django_tasks_rq.RQBackend",
+            "QUEUES": ["default"],
+        }
+    }
+else:
+    TASKS = {"default": {"BACKEND": "reviewmgr.tasks_backend.ThreadBackend"}}
+
+# A long task beats this often; after six missed beats it is taken for dead (its process gone).
+REVIEWMGR_HEARTBEAT_SECONDS = float(os.environ.get("REVIEWMGR_HEARTBEAT_SECONDS") or 5)
+
+# A shared cache (Redis) when several processes run: web processes and workers report and read
+# import progress and heartbeats through it. One process's memory otherwise.
+CACHE_URL = os.environ.get("CACHE_URL") or TASKS_REDIS_URL
 CACHES = {
     "default": (
         {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": os.environ["CACHE_URL"],
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "reviewmgr"),
         }
-        if os.environ.get("CACHE_URL")
+        if CACHE_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
@@ -168,14 +218,6 @@ CACHES = {
 REVIEWMGR_MAX_UPLOAD_BYTES = env_int("REVIEWMGR_MAX_UPLOAD_MB", 200) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-
-# Background work goes through django.tasks. The embedded default runs tasks on a thread of
-# the web process, so a laptop install needs no queue; production points this at a worker queue.
-TASKS = {
-    "default": {
-        "BACKEND": os.environ.get("TASKS_BACKEND", "reviewmgr.tasks_backend.ThreadBackend"),
-    }
-}
 
 SECURE_CSP = {
     "default-src": [CSP.SELF],

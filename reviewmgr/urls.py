@@ -3,7 +3,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 
-from reviewmgr.views import duplicates, imports, members, records, reviews
+from reviewmgr.views import audit, duplicates, imports, members, records, reviews
 
 
 @login_not_required
@@ -33,6 +33,7 @@ review_patterns = [
     path("duplicates/", duplicates.duplicate_list, name="duplicate_list"),
     path("duplicates/<int:pk>/", duplicates.duplicate_detail, name="duplicate_detail"),
     path("duplicates/<int:pk>/decide/", duplicates.duplicate_decide, name="duplicate_decide"),
+    path("audit/", audit.audit_log, name="audit_log"),
 ]
 core_patterns = [
     path("", reviews.review_list, name="review_list"),
@@ -42,6 +43,8 @@ core_patterns = [
 # Screening's pages live under each review's address, in their own namespace.
 screening_patterns = [path("reviews/<slug:slug>/", include("screening.urls"))]
 extraction_patterns = [path("reviews/<slug:slug>/", include("extraction.urls"))]
+
+handler500 = "reviewmgr.errors.server_error"
 
 urlpatterns = [
     path("", include((core_patterns, "reviewmgr"))),

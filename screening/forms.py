@@ -1,6 +1,7 @@
 from django import forms
 
-from reviewmgr.forms import split_keywords
+from reviewmgr.forms import check_upload_size, split_keywords
+from screening import services
 from screening.models import ScreeningConfig, Verdict
 
 
@@ -76,6 +77,14 @@ class FullTextForm(forms.Form):
     pdf = forms.FileField(required=False, label="PDF of the full text")
     not_retrieved = forms.BooleanField(required=False, label="Could not be obtained")
     note = forms.CharField(required=False, max_length=500)
+
+    def clean_pdf(self):
+        upload = self.cleaned_data.get("pdf")
+        if upload is None:
+            return upload
+        check_upload_size(upload)
+        services.check_pdf(upload)
+        return upload
 
     def clean(self):
         cleaned = super().clean()

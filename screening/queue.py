@@ -44,12 +44,20 @@ def next_record(review: Review, reviewer, stage: str) -> RecordScreening | None:
         for state in candidates
     }
     holders = cache.get_many([key for keys in places.values() for key in keys])
+    # Decisions counted after the claims were read: a reviewer who decided in between has
+    # already given back their place, so a count read before the claims would show the place
+    # free twice (and a third reviewer would be turned away at the decision).
+    decided = dict(
+        RecordScreening.objects.filter(pk__in=[state.pk for state in candidates]).values_list(
+            "pk", "decision_count"
+        )
+    )
     for state in candidates:
         keys = places[state.record_id]
         if any(holders.get(key) == reviewer.pk for key in keys):
             return state  # already this reviewer's
         held_by_others = sum(key in holders for key in keys)
-        if state.decision_count + held_by_others >= state.required:
+        if decided.get(state.pk, state.required) + held_by_others >= state.required:
             continue  # the remaining places are being read by others
         for key in keys:
             if key not in holders and cache.add(key, reviewer.pk, CLAIM_SECONDS):

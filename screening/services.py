@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from reviewmgr import bulk
+from reviewmgr import audit, bulk
 from reviewmgr.models import Record, Review
 from screening import prioritisation, queue
 from screening.models import (
@@ -42,13 +43,51 @@ DEFAULT_EXCLUSION_REASONS = [
     "Language",
     "Duplicate",
 ]
-MAX_PDF_BYTES = 50 * 1024 * 1024
 
 
 def config_for(review: Review) -> ScreeningConfig:
     config, _ = ScreeningConfig.objects.get_or_create(
         review=review, defaults={"exclusion_reasons": DEFAULT_EXCLUSION_REASONS}
     )
+    return config
+
+
+SETTINGS_FIELDS = frozenset(
+    field.name
+    for field in ScreeningConfig._meta.concrete_fields
+    if field.name not in {"id", "review"}
+)
+
+
+@transaction.atomic
+def update_screening_settings(*, review: Review, user, **fields) -> ScreeningConfig:
+    """Change how the review is screened; what changed is logged.
+
+    Compares with the stored row, not with a ModelForm's instance (already changed in memory).
+    """
+    unknown = set(fields) - SETTINGS_FIELDS
+    if unknown:
+        raise ValidationError(
+            f"These are not screening settings: {', '.join(sorted(unknown))}.", code="unknown"
+        )
+    config = ScreeningConfig.objects.select_for_update().get(pk=config_for(review).pk)
+    before, after = {}, {}
+    for name, value in fields.items():
+        if getattr(config, name) != value:
+            before[name], after[name] = getattr(config, name), value
+            setattr(config, name, value)
+    if after:
+        config.save(update_fields=list(after))
+        audit.log(
+            review=review,
+            actor=user,
+            action=audit.Action.SCREENING_SETTINGS,
+            target=audit.Target("Screening settings", "screeningconfig", config.pk),
+            before=before,
+            after=after,
+            summary=f"{audit.name_of(user)} changed the screening settings: "
+            f"{', '.join(name.replace('_', ' ') for name in after)}.",
+        )
     return config
 
 
@@ -92,6 +131,19 @@ def sync_screening_rows(*, review: Review) -> int:
     ).delete()
     queue.forget_counts(review.pk)
     return len(rows)
+
+
+def _decision_values(decision: Decision) -> dict:
+    return {
+        "verdict": decision.verdict,
+        "reason": decision.reason,
+        "note": decision.note,
+        "tags": list(decision.tags),
+    }
+
+
+def _at_stage(stage: str) -> str:
+    return Stage(stage).label.lower()
 
 
 def _lock_state(record: Record, stage: str) -> RecordScreening:
@@ -199,11 +251,14 @@ def record_decision(
             )
         decision = Decision(record=record, stage=stage, reviewer=reviewer)
         kind = ScreeningEvent.Kind.DECIDED
+        before = None
     else:
         kind = ScreeningEvent.Kind.CHANGED
+        before = _decision_values(decision)
     decision.verdict, decision.reason, decision.note = verdict, reason, note
     decision.tags = sorted({tag.strip() for tag in tags if tag.strip()})
     decision.save()
+    _log_decision(record, stage, reviewer, before, _decision_values(decision))
     ScreeningEvent.objects.create(
         record=record,
         stage=stage,
@@ -219,6 +274,30 @@ def record_decision(
     return decision
 
 
+def _log_decision(record: Record, stage: str, reviewer, before: dict | None, after: dict) -> None:
+    verdict = Verdict(after["verdict"]).label.lower()
+    who = audit.name_of(reviewer)
+    if before is None:
+        action = audit.Action.DECISION_RECORDED
+        summary = f"{who} decided “{verdict}” on record {record.pk} at {_at_stage(stage)}."
+    else:
+        action = audit.Action.DECISION_CHANGED
+        was = Verdict(before["verdict"]).label.lower()
+        summary = (
+            f"{who} changed their decision on record {record.pk} at {_at_stage(stage)} "
+            f"from “{was}” to “{verdict}”."
+        )
+    audit.log(
+        review=record.review,
+        actor=reviewer,
+        action=action,
+        target=record,
+        before=before and {"stage": stage, **before},
+        after={"stage": stage, **after},
+        summary=summary,
+    )
+
+
 @transaction.atomic
 def withdraw_decision(*, record: Record, reviewer, stage: str, by=None) -> None:
     """Undo: the reviewer's decision goes (into the history) while the record is unresolved.
@@ -231,8 +310,10 @@ def withdraw_decision(*, record: Record, reviewer, stage: str, by=None) -> None:
         raise ValidationError(
             "A lead has resolved this record; it can no longer change.", code="resolved"
         )
+    decision = Decision.objects.filter(record=record, stage=stage, reviewer=reviewer).first()
     deleted, _ = Decision.objects.filter(record=record, stage=stage, reviewer=reviewer).delete()
     if deleted:
+        _log_withdrawal(record, stage, reviewer, by, _decision_values(decision))
         note = f"withdrawn for {reviewer.username}" if by is not None and by != reviewer else ""
         ScreeningEvent.objects.create(
             record=record,
@@ -244,6 +325,31 @@ def withdraw_decision(*, record: Record, reviewer, stage: str, by=None) -> None:
         _refresh(state, config)
 
 
+def _log_withdrawal(record: Record, stage: str, reviewer, by, before: dict) -> None:
+    verdict = Verdict(before["verdict"]).label.lower()
+    if by is not None and by != reviewer:
+        action = audit.Action.DECISION_WITHDRAWN
+        summary = (
+            f"{audit.name_of(by)} withdrew {audit.name_of(reviewer)}'s decision “{verdict}” "
+            f"on record {record.pk} at {_at_stage(stage)}; the record waits for another reviewer."
+        )
+    else:
+        action = audit.Action.DECISION_UNDONE
+        summary = (
+            f"{audit.name_of(reviewer)} undid their decision “{verdict}” on record {record.pk} "
+            f"at {_at_stage(stage)}."
+        )
+    audit.log(
+        review=record.review,
+        actor=by or reviewer,
+        action=action,
+        target=record,
+        before={"stage": stage, "reviewer": audit.name_of(reviewer), **before},
+        after=None,
+        summary=summary,
+    )
+
+
 @transaction.atomic
 def resolve_record(
     *, record: Record, lead, stage: str, verdict: str, reason: str = "", note: str = ""
@@ -252,6 +358,7 @@ def resolve_record(
     config = config_for(record.review)
     state = _lock_state(record, stage)
     _check_decision(config, stage, verdict, reason)
+    before = {"status": state.status, "outcome": state.outcome}
     resolution, _ = Resolution.objects.update_or_create(
         record=record,
         stage=stage,
@@ -272,6 +379,22 @@ def resolve_record(
         note=note,
     )
     _refresh(state, config)
+    audit.log(
+        review=record.review,
+        actor=lead,
+        action=audit.Action.RESOLVED,
+        target=record,
+        before={"stage": stage, **before},
+        after={
+            "stage": stage,
+            "status": state.status,
+            "outcome": state.outcome,
+            "reason": resolution.reason,
+            "note": note,
+        },
+        summary=f"{audit.name_of(lead)} resolved record {record.pk} at {_at_stage(stage)}: "
+        f"“{Verdict(verdict).label.lower()}”.",
+    )
     if stage == Stage.TITLE_ABSTRACT:
         prioritisation.request_ranking(record.review, config=config)
     return resolution
@@ -288,6 +411,16 @@ def add_reviewer(*, record: Record, lead, stage: str) -> RecordScreening:
         raise ValidationError("A record can have three reviewers at most.", code="max_reviewers")
     state.required += 1
     state.save(update_fields=["required"])
+    audit.log(
+        review=record.review,
+        actor=lead,
+        action=audit.Action.REVIEWER_ADDED,
+        target=record,
+        before={"stage": stage, "reviewers_required": state.required - 1},
+        after={"stage": stage, "reviewers_required": state.required},
+        summary=f"{audit.name_of(lead)} asked for one more reviewer on record {record.pk} at "
+        f"{_at_stage(stage)} ({state.required} decisions needed).",
+    )
     ScreeningEvent.objects.create(
         record=record, stage=stage, actor=lead, kind=ScreeningEvent.Kind.REVIEWER_ADDED
     )
@@ -378,19 +511,30 @@ def _carry(decision: Decision, primary_id: int, config: ScreeningConfig) -> None
         state.save(update_fields=["required", "status", "outcome"])
 
 
+def check_pdf(upload) -> None:
+    """A PDF within the upload limit that starts with its header; a page that merely holds one
+    further on (a saved web page, an HTML/PDF polyglot) is refused, as it could be read as HTML."""
+    limit = settings.REVIEWMGR_MAX_UPLOAD_BYTES
+    if upload.size > limit:
+        raise ValidationError(
+            f"The PDF is {upload.size / 2**20:.1f} MB; the limit is {limit / 2**20:.0f} MB.",
+            code="too_large",
+        )
+    head = upload.read(1024)
+    upload.seek(0)
+    if not head.lstrip(b" \t\r\n\f").startswith(b"%PDF-"):
+        looks = " It looks like a web page; save the PDF itself." if b"<" in head[:64] else ""
+        raise ValidationError(
+            f"This file is not a PDF. A PDF starts with %PDF-.{looks}", code="not_pdf"
+        )
+
+
 def save_full_text(
     *, record: Record, user, upload=None, not_retrieved: bool = False, note: str = ""
 ) -> FullText:
     """Keep a record's PDF (checked by its content), or note that it could not be obtained."""
     if upload is not None:
-        if upload.size > MAX_PDF_BYTES:
-            raise ValidationError(
-                f"The PDF is larger than {MAX_PDF_BYTES // 2**20} MB.", code="too_large"
-            )
-        head = upload.read(1024)
-        upload.seek(0)
-        if b"%PDF-" not in head:
-            raise ValidationError("This file is not a PDF.", code="not_pdf")
+        check_pdf(upload)
     full_text, _ = FullText.objects.get_or_create(record=record)
     if upload is not None:
         if full_text.file:
@@ -428,6 +572,23 @@ def resume_screening(*, review: Review, stage: str, lead, note: str = "") -> Sto
 
 def _log_stopping(review: Review, stage: str, lead, note: str, kind: str) -> StoppingDecision:
     estimate = prioritisation.stopping_estimate(review, stage)
+    stopped = kind == StoppingDecision.Kind.STOPPED
+    audit.log(
+        review=review,
+        actor=lead,
+        action=audit.Action.SCREENING_STOPPED if stopped else audit.Action.SCREENING_RESUMED,
+        target=audit.Target(f"{Stage(stage).label} screening", "stage"),
+        before={"stage": stage, "stopped": not stopped},
+        after={
+            "stage": stage,
+            "stopped": stopped,
+            "rule": estimate.rule,
+            "estimate": prioritisation.estimate_as_dict(estimate),
+            "note": note,
+        },
+        summary=f"{audit.name_of(lead)} {'stopped' if stopped else 'resumed'} screening new "
+        f"records at {_at_stage(stage)}" + (f": {note}" if note else "."),
+    )
     return StoppingDecision.objects.create(
         review=review,
         stage=stage,

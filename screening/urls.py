@@ -7,6 +7,7 @@ urlpatterns = [
     path("screening/", dashboard.dashboard, name="dashboard"),
     path("screening/settings/", leads.settings_view, name="settings"),
     path("screening/<str:stage>/stopping/", leads.stopping, name="stopping"),
+    path("screening/reorder/", leads.rerank, name="rerank"),
     path("screen/<str:stage>/", screen.screen, name="screen"),
     path("screen/<str:stage>/undo/", screen.undo, name="undo"),
     path("screen/<str:stage>/mine/", screen.my_decisions, name="mine"),

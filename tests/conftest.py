@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -30,6 +32,24 @@ def corpus_path(*parts: str) -> Path:
             pytest.fail(f"The shared corpus is missing at {CORPUS}; CI must have it.")
         pytest.skip(f"the shared corpus is not beside the checkout ({CORPUS})")
     return CORPUS.joinpath(*parts)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """On SQLite, the test database is a file (on tmpfs where there is one), never shared
+    memory. With shared memory the live server hands every request thread the test thread's
+    one connection, so two overlapping requests (an autosave and a click) run on the same
+    connection and fail with "cannot start a transaction within a transaction". With a file,
+    each thread has its own connection and writers wait for each other as in production."""
+    database = django_settings.DATABASES["default"]
+    if database["ENGINE"] != "django.db.backends.sqlite3":
+        yield
+        return
+    shm = Path("/dev/shm")
+    folder = Path(tempfile.mkdtemp(prefix="reviewmgr-test-", dir=shm if shm.is_dir() else None))
+    database.setdefault("TEST", {})["NAME"] = str(folder / "test.sqlite3")
+    yield
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,7 @@ anything else escaping from here is a bug.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Mapping, Sequence
 
 from reviewmgr.importers import (
@@ -28,6 +29,7 @@ from reviewmgr.importers.base import (
     ParsedRecord,
     ParseProblem,
     ParseResult,
+    check_zip_expansion,
     cyclic_gc_paused,
     decode,
     detect_text_format,
@@ -38,6 +40,7 @@ from reviewmgr.importers.base import (
 
 __all__ = [
     "FORMATS",
+    "check_zip_expansion",
     "RECORD_TYPES",
     "ImportFileError",
     "ParseProblem",
@@ -86,6 +89,7 @@ def parse(
     """
     if is_blank(data):
         raise ImportFileError(EMPTY_FILE)
+    check_zip_expansion(io.BytesIO(data), len(data))
     if format == "auto":
         format, decoded = sniff(data, filename)
     elif format not in FORMATS:
@@ -120,6 +124,7 @@ def read_columns(data: bytes, *, filename: str = "") -> list[str]:
     Raises ImportFileError for files that are plainly another format (they have no columns
     to map) and for empty or binary files.
     """
+    check_zip_expansion(io.BytesIO(data), len(data))
     if is_xlsx(data):
         return tabular.read_columns(data, filename=filename)
     decoded = decode(data)

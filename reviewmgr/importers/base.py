@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 from lxml import etree
 
@@ -372,6 +372,33 @@ def check_not_empty_or_binary(data: bytes) -> None:
     controls = sum(1 for byte in head if byte < 9 or 13 < byte < 32)
     if b"\x00" in head or controls * 10 > len(head):
         raise ImportFileError(BINARY_FILE)
+
+
+MAX_ZIP_EXPANSION = 100
+"""An archive (an .xlsx is one) may unpack to at most this many times its size, above 1 MB;
+real exports stay far below (a Scopus workbook: about 5x), a zip bomb does not."""
+
+
+def check_zip_expansion(handle: BinaryIO, size: int) -> None:
+    """Raise ImportFileError if the ZIP archive in `handle` (of `size` bytes) would expand to
+    far more than it weighs, before any reader unpacks it. Reads only the archive's directory
+    and leaves `handle` at its start; anything that is not a ZIP archive passes."""
+    from django.template.defaultfilters import filesizeformat
+
+    try:
+        if handle.read(4) != b"PK\x03\x04":
+            return
+        with zipfile.ZipFile(handle) as archive:
+            unpacked = sum(item.file_size for item in archive.infolist())
+    except zipfile.BadZipFile:
+        return  # the reader says what is wrong with it
+    finally:
+        handle.seek(0)
+    if unpacked > 2**20 and unpacked > MAX_ZIP_EXPANSION * size:
+        raise ImportFileError(
+            f"This archive would expand from {filesizeformat(size)} to "
+            f"{filesizeformat(unpacked)}; no reference export does that."
+        )
 
 
 def is_xlsx(data: bytes) -> bool:

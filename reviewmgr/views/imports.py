@@ -7,6 +7,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from reviewmgr import importers, services
 from reviewmgr.forms import ColumnMapForm, UploadForm
 from reviewmgr.importers import ImportFileError
+from reviewmgr.importers.base import check_not_empty_or_binary
 from reviewmgr.models import ImportBatch, Membership
 from reviewmgr.permissions import get_review_for_user
 
@@ -15,6 +16,7 @@ TABULAR_FORMATS = {"csv", "xlsx"}
 
 def batch_list(request: HttpRequest, slug: str) -> HttpResponse:
     review = get_review_for_user(request, slug)
+    services.fail_stale_batches(review=review)
     batches = review.batches.all()
     return render(request, "reviewmgr/batch_list.html", {"review": review, "batches": batches})
 
@@ -29,6 +31,8 @@ def batch_upload(request: HttpRequest, slug: str) -> HttpResponse:
         fmt = form.cleaned_data["format"]
         try:
             detected = importers.detect_format(data, upload.name) if fmt == "auto" else fmt
+            if fmt != "auto":
+                _check_chosen_format(data, fmt)
         except ImportFileError as error:
             form.add_error("file", str(error))
         else:
@@ -47,6 +51,16 @@ def batch_upload(request: HttpRequest, slug: str) -> HttpResponse:
                 return redirect("reviewmgr:batch_map", review.slug, batch.pk)
             return redirect(batch)
     return render(request, "reviewmgr/batch_upload.html", {"review": review, "form": form})
+
+
+def _check_chosen_format(data: bytes, fmt: str) -> None:
+    """A format chosen by hand skips detection, not the check that the file is a text export
+    (or a workbook): a binary file is refused here rather than kept for an import to fail."""
+    if fmt in TABULAR_FORMATS and importers.is_xlsx(data):
+        return
+    if fmt == "xlsx":
+        raise ImportFileError("This is not an Excel workbook (.xlsx); import it as CSV instead.")
+    check_not_empty_or_binary(data)
 
 
 def _needs_mapping(data: bytes, fmt: str, file_name: str) -> bool:
@@ -84,6 +98,7 @@ def batch_map(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 def batch_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     review = get_review_for_user(request, slug)
+    services.fail_stale_batches(review=review)
     batch = get_object_or_404(review.batches.select_related("created_by"), pk=pk)
     context = {"review": review, "batch": batch, "progress": services.batch_progress(batch)}
     if request.htmx:
@@ -107,7 +122,7 @@ def batch_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
     batch = get_object_or_404(review.batches, pk=pk)
     if request.method == "POST":
-        summary = services.delete_batch(batch=batch)
+        summary = services.delete_batch(batch=batch, by=request.user)
         messages.success(
             request, f"Batch '{batch.file_name}' deleted with its {summary['records']} records."
         )

@@ -18,7 +18,9 @@ def member_list(request: HttpRequest, slug: str) -> HttpResponse:
         review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
         if form.is_valid():
             try:
-                membership = services.add_member(review=review, **form.cleaned_data)
+                membership = services.add_member(
+                    review=review, by=request.user, **form.cleaned_data
+                )
             except ValidationError as error:
                 form.add_error("username", error)
             else:
@@ -41,7 +43,9 @@ def member_update(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         messages.error(request, "Give the member at least one role.")
         return redirect("reviewmgr:member_list", review.slug)
     try:
-        services.set_member_roles(membership=membership, roles=form.cleaned_data["roles"])
+        services.set_member_roles(
+            membership=membership, roles=form.cleaned_data["roles"], by=request.user
+        )
     except ValidationError as error:
         messages.error(request, error.messages[0])
     else:
@@ -54,7 +58,7 @@ def member_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
     membership = get_object_or_404(review.memberships.select_related("user"), pk=pk)
     try:
-        services.remove_member(membership=membership)
+        services.remove_member(membership=membership, by=request.user)
     except ValidationError as error:
         messages.error(request, error.messages[0])
     else:

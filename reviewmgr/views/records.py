@@ -28,7 +28,9 @@ def record_known_relevant(request: HttpRequest, slug: str, pk: int) -> HttpRespo
     review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
     record = get_object_or_404(review.records, pk=pk)
     known = request.POST.get("known") == "1"
-    services.mark_known_relevant(review=review, record_ids=[record.pk], known=known)
+    services.mark_known_relevant(
+        review=review, record_ids=[record.pk], known=known, by=request.user
+    )
     state = "marked as known relevant" if known else "no longer marked as known relevant"
     messages.success(request, f"Record {record.pk} {state}.")
     return redirect(record.get_absolute_url())

@@ -35,7 +35,7 @@ def review_edit(request: HttpRequest, slug: str) -> HttpResponse:
     review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
     form = ReviewForm(request.POST or None, instance=review)
     if request.method == "POST" and form.is_valid():
-        review = form.save()
+        review = services.update_review(review=review, user=request.user, **form.cleaned_data)
         messages.success(request, "Review settings saved.")
         return redirect(review)
     return render(request, "reviewmgr/review_form.html", {"form": form, "review": review})

@@ -101,19 +101,24 @@ def prioritisation_panel(review) -> dict:
 
 def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     review = get_review_for_user(request, slug)
+    # While screening is blind, a reviewer's dashboard shows only their own work: the team's
+    # counts, agreement and stopping estimate move with each decision, so watching them after
+    # deciding a record would tell how the other reviewer decided it. Leads see everything.
+    team_shown = review.membership.is_lead or not config_for(review).blind
     stages = [
         {
             "code": code,
             "label": label,
             "progress": progress(review, request.user, code),
-            "agreement": agreement_rows(review, code),
+            "agreement": agreement_rows(review, code) if team_shown else [],
         }
         for code, label in Stage.choices
     ]
     context = {
         "review": review,
         "stages": stages,
-        "panel": prioritisation_panel(review),
+        "team_shown": team_shown,
+        "panel": prioritisation_panel(review) if team_shown else None,
         "nav": "screening",
     }
     return render(request, "screening/dashboard.html", context)

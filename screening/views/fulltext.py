@@ -32,7 +32,8 @@ def upload(request: HttpRequest, slug: str, record_id: int) -> HttpResponse:
         else:
             messages.success(request, "Full text saved.")
     else:
-        messages.error(request, " ".join(form.non_field_errors()) or "Choose a PDF.")
+        problems = [problem for errors in form.errors.values() for problem in errors]
+        messages.error(request, " ".join(problems) or "Choose a PDF.")
     return redirect("screening:screen_record", review.slug, Stage.FULL_TEXT, record.pk)
 
 

@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -36,7 +37,9 @@ def settings_view(request: HttpRequest, slug: str) -> HttpResponse:
     config = services.config_for(review)
     form = ScreeningConfigForm(request.POST or None, instance=config)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        config = services.update_screening_settings(
+            review=review, user=request.user, **form.cleaned_data
+        )
         if {"order", "exploration"} & set(form.changed_data):
             prioritisation.request_ranking(review, force=True, config=config)
         messages.success(request, "Screening settings saved.")
@@ -178,4 +181,14 @@ def stopping(request: HttpRequest, slug: str, stage: str) -> HttpResponse:
             messages.success(request, f"{Stage(stage).label} screening {done}. Logged.")
     else:
         messages.error(request, "The note is too long (2,000 characters at most).")
+    return redirect(reverse("screening:dashboard", args=[review.slug]) + "#stopping")
+
+
+@require_POST
+def rerank(request: HttpRequest, slug: str) -> HttpResponse:
+    """Reorder the queue now, e.g. after a failed reordering; it runs in the background."""
+    review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
+    with transaction.atomic():
+        prioritisation.request_ranking(review, decisions=0, force=True)
+    messages.success(request, "The queue is being reordered in the background.")
     return redirect(reverse("screening:dashboard", args=[review.slug]) + "#stopping")

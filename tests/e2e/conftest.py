@@ -11,6 +11,7 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+DEMO_PASSWORD = "demo-password-for-the-browser"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "img"
 
 
@@ -46,6 +47,34 @@ def page(browser):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def new_page(browser):
+    """Opens pages in browser contexts of their own (another person, another window size);
+    all are closed when the test ends, so that none keeps the live server's threads busy."""
+    contexts = []
+
+    def open_page(viewport: dict | None = None):
+        context = browser.new_context(viewport=viewport or {"width": 1280, "height": 860})
+        contexts.append(context)
+        opened = context.new_page()
+        opened.set_default_timeout(15_000)
+        return opened
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def scene(transactional_db, monkeypatch):
+    """A review with something on every page (tests/e2e/scenes.py); its users' password is
+    DEMO_PASSWORD."""
+    from tests.e2e.scenes import build_scene
+
+    monkeypatch.setenv("DEMO_PASSWORD", DEMO_PASSWORD)
+    return build_scene()
 
 
 def log_in(page, live_server, username: str, password: str) -> None:

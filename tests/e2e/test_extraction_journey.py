@@ -2,10 +2,13 @@
 blind, the lead reconciles the one disagreement, sees the PRISMA diagram and downloads the
 workbook."""
 
+import contextlib
 import re
+import time
 
 import openpyxl
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from reviewmgr.models import User
@@ -96,3 +99,55 @@ def test_two_extractors_then_the_lead_reconciles_reports_and_downloads(page, liv
     assert row[header.index("Strain")] == "Wistar"
     assert row[header.index("Sample size")] == 24
     assert sheet.max_row == 2
+
+
+def test_the_reports_page_pools_two_studies_in_a_forest_plot(page, live_server, scene):
+    log_in(page, live_server, "lead", PASSWORD)
+    page.goto(f"{live_server.url}/reviews/{scene.review.slug}/reports/")
+    analysis = page.locator("article.analysis")
+    expect(analysis.get_by_role("heading", name="IL-6, Serum, day 14")).to_be_visible()
+    expect(analysis).to_contain_text("2 studies")
+    forest = analysis.locator("figure.forest img")
+    expect(forest).to_have_attribute("alt", re.compile(r"Moreau.*Tanaka.*pooled g -\d"))
+    page.wait_for_function(
+        "() => { const i = document.querySelector('figure.forest img');"
+        " return i.complete && i.naturalWidth > 0; }"
+    )
+    analysis.evaluate("e => e.scrollIntoView({block: 'start'})")
+    screenshot(page, "forest")
+
+
+def test_an_answer_typed_just_before_a_click_is_saved_first(page, live_server, included):
+    """Answers save as they are typed, each in a request of its own. On a slow network a
+    click that comes sooner (mark complete, or a link away) must not lose the answer: the
+    page waits for its save before it leaves."""
+    log_in(page, live_server, "reviewer1", PASSWORD)
+    page.goto(f"{live_server.url}/reviews/{included.slug}/extraction/")
+    page.get_by_role("button", name="Extract").click()
+    field(page, "Design").select_option("animal")
+    field(page, "Subject").select_option("animal")
+    field(page, "Species").select_option("rat")
+    field(page, "Strain").fill("Wistar")
+    field(page, "Sex").select_option("male")
+    expect(page.locator("#f-animal-sex-status")).to_have_text("Saved")
+
+    def slow_network(route):
+        time.sleep(0.8)
+        # if the page left meanwhile, the request cannot go: the answer is lost
+        with contextlib.suppress(PlaywrightError):
+            route.continue_()
+
+    page.route("**/save/", slow_network)
+    field(page, "Sample size").press_sequentially("24", delay=0)
+    page.get_by_role("button", name="Mark my extraction complete").click()
+    expect(page.get_by_text("Extraction marked complete.")).to_be_visible()
+    page.get_by_role("link", name="View my extraction (complete)").click()
+    expect(field(page, "Sample size")).to_have_value("24")
+
+    form_url = page.url
+    field(page, "Funding").press_sequentially("None declared", delay=0)
+    page.get_by_role("link", name="← Studies").click()
+    expect(page).to_have_url(re.compile(r"/extraction/$"))
+    page.unroute("**/save/")
+    page.goto(form_url)
+    expect(field(page, "Funding")).to_have_value("None declared")

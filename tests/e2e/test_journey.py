@@ -26,7 +26,10 @@ def test_lead_logs_in_and_sees_the_seed_review_with_its_two_records(page, live_s
     screenshot(page, "review")
     page.get_by_label("Text").fill("cytokines")
     expect(page.get_by_text("1 record shown.")).to_be_visible()
-    page.get_by_role("link", name="Platelet-rich plasma and cytokines in neuropathic pain").click()
+    records = page.get_by_role("main")
+    records.get_by_role(
+        "link", name="Platelet-rich plasma and cytokines in neuropathic pain"
+    ).click()
     expect(page.get_by_text("Bohren, Yohann; Timbolschi, Daniel Ionut")).to_be_visible()
     screenshot(page, "record")
 
@@ -62,7 +65,7 @@ def screen_with_keys(page, live_server, review, username: str, keys: list[str]) 
 
 
 def test_two_reviewers_screen_by_keyboard_and_the_lead_resolves_their_conflict(
-    page, live_server, seeded, browser
+    page, live_server, seeded, new_page
 ):
     # The two seed records: reviewer1 includes both; reviewer2 includes one, excludes the blog.
     log_in(page, live_server, "reviewer1", PASSWORD)
@@ -78,7 +81,7 @@ def test_two_reviewers_screen_by_keyboard_and_the_lead_resolves_their_conflict(
     page.keyboard.press("i")
     expect(page.get_by_text("Nothing left for you at this stage")).to_be_visible()
 
-    second = browser.new_context(viewport={"width": 1280, "height": 860}).new_page()
+    second = new_page()
     log_in(second, live_server, "reviewer2", PASSWORD)
     second.goto(f"{live_server.url}/reviews/{seeded.slug}/screen/ta/")
     second.keyboard.press("i")
@@ -87,7 +90,7 @@ def test_two_reviewers_screen_by_keyboard_and_the_lead_resolves_their_conflict(
     second.keyboard.press("e")
     expect(second.get_by_text("Nothing left for you at this stage")).to_be_visible()
 
-    lead = browser.new_context(viewport={"width": 1280, "height": 860}).new_page()
+    lead = new_page()
     log_in(lead, live_server, "lead", PASSWORD)
     lead.goto(f"{live_server.url}/reviews/{seeded.slug}/screening/")
     expect(lead.get_by_role("cell", name="reviewer1 & reviewer2")).to_be_visible()

@@ -13,6 +13,7 @@ from extraction.schema import (
     FIELD_TYPES,
     Change,
     Condition,
+    Field,
     Problem,
     TemplateError,
     ValueProblem,
@@ -237,6 +238,17 @@ def test_attributes_at_their_default_are_left_out_of_to_dict():
         "label": "Funding",
         "type": "long_text",
     }
+
+
+def test_a_column_heading_names_its_unit_once():
+    dose = Field(key="dose", label="Dose", type="decimal", path="prp.dose", unit="mL")
+    days = Field(key="t", label="Time point (days)", type="decimal", path="o.t", unit="days")
+    plain = Field(key="n", label="Notes", type="short_text", path="o.n")
+    assert [dose.heading, days.heading, plain.heading] == [
+        "Dose (mL)",
+        "Time point (days)",
+        "Notes",
+    ]
 
 
 def test_a_misspelt_type_is_reported_with_its_position_and_path():

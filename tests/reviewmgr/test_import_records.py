@@ -2,6 +2,7 @@
 
 import csv
 import json
+import zipfile
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -99,6 +100,18 @@ def test_unusable_files_get_a_one_line_message(review, tmp_path, content, messag
     path = tmp_path / "upload.ris"
     path.write_bytes(content)
     with pytest.raises(CommandError, match=message):
+        call_command("import_records", review.slug, str(path))
+    assert not review.batches.exists()
+
+
+def test_a_zip_bomb_is_refused_by_the_command_too(review, tmp_path):
+    """The upload form is not the only way in: the importer itself refuses an archive that
+    would unpack to far more than it weighs, before reading it."""
+    path = tmp_path / "export.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        archive.writestr("xl/sharedStrings.xml", b"<sst>" + b"A" * (30 * 2**20) + b"</sst>")
+    with pytest.raises(CommandError, match=r"would expand from .* to 30\.0\sMB"):
         call_command("import_records", review.slug, str(path))
     assert not review.batches.exists()
 

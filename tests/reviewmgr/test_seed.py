@@ -69,7 +69,10 @@ def test_demo_users_log_in_with_their_roles(db, monkeypatch):
     assert review.memberships.get(user__username="reviewer1").roles == ["reviewer", "extractor"]
     assert not review.memberships.get(user__username="reviewer2").is_lead
     client = Client()
-    assert client.login(username="reviewer2", password="demo-password-for-tests")
+    logged_in = client.post(
+        "/accounts/login/", {"username": "reviewer2", "password": "demo-password-for-tests"}
+    )
+    assert logged_in.status_code == 302
     assert client.get(review.get_absolute_url()).status_code == 200
 
 

@@ -250,8 +250,9 @@ def test_decisions_on_a_record_found_to_be_a_duplicate_move_to_its_primary(
 
 
 def test_the_dashboard_shows_agreement_between_the_reviewers(
-    client, review, records, reviewer, second_reviewer
+    client, review, records, lead, reviewer, second_reviewer
 ):
+    """To leads (reviewers see it too once screening is not blind, tests/security)."""
     verdicts = [("include", "include"), ("exclude", "exclude"), ("include", "exclude")]
     for record, (first, second) in zip(records, verdicts, strict=True):
         services.record_decision(
@@ -262,7 +263,7 @@ def test_the_dashboard_shows_agreement_between_the_reviewers(
             reason="Wrong outcomes" if first == "exclude" else "",
         )
         services.record_decision(record=record, reviewer=second_reviewer, stage=TA, verdict=second)
-    client.force_login(reviewer)
+    client.force_login(lead)
     page = client.get(reverse("screening:dashboard", args=[review.slug])).content.decode()
     assert "reviewer &amp; second_reviewer" in page
     assert "<td>67%</td>" in page
