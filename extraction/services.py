@@ -195,19 +195,23 @@ def included_records(review: Review):
     )
 
 
-@transaction.atomic
 def sync_studies(*, review: Review) -> int:
     """A study for every record included at full text; a study nobody has begun goes
-    away if its record is no longer included. Returns the studies created."""
+    away if its record is no longer included. Returns the studies created.
+
+    Called on every view of the extraction overview, so it only reads when nothing changed:
+    a write (and on SQLite, the database's one write lock) is taken only for a change."""
     included = set(included_records(review).values_list("pk", flat=True))
     existing = set(Study.objects.filter(review=review).values_list("record_id", flat=True))
-    Study.objects.bulk_create(
-        [Study(review=review, record_id=pk) for pk in sorted(included - existing)]
-    )
-    Study.objects.filter(review=review, extractions__isnull=True).exclude(
-        record_id__in=included
-    ).delete()
-    return len(included - existing)
+    new, gone = included - existing, existing - included
+    if not new and not gone:
+        return 0
+    with transaction.atomic():
+        Study.objects.bulk_create(
+            [Study(review=review, record_id=pk) for pk in sorted(new)], ignore_conflicts=True
+        )
+        Study.objects.filter(review=review, record_id__in=gone, extractions__isnull=True).delete()
+    return len(new)
 
 
 def _current_version(review: Review) -> TemplateVersion:

@@ -3,6 +3,8 @@ versioned without losing answers; risk of bias follows each tool's algorithm."""
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from extraction import agreement, services
@@ -82,6 +84,22 @@ def test_records_included_at_full_text_become_studies(review):
 
     assert services.sync_studies(review=review) == 1
     assert list(Study.objects.values_list("record_id", flat=True)) == [record.pk]
+
+
+def test_the_overview_writes_only_when_the_included_records_changed(client, review, lead):
+    """Viewing the studies must not take the database's write lock each time."""
+    first = include_at_full_text(review)
+    client.force_login(lead)
+    overview = reverse("extraction:overview", args=[review.slug])
+    assert client.get(overview).status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(overview).status_code == 200
+    assert [q["sql"] for q in queries if not q["sql"].startswith("SELECT")] == []
+    second = include_at_full_text(review, "PRP for sciatica")
+    RecordScreening.objects.filter(record=first).update(outcome="exclude")
+    page = client.get(overview).content.decode()
+    assert "PRP for sciatica" in page
+    assert list(Study.objects.values_list("record_id", flat=True)) == [second.pk]
 
 
 def test_an_answer_saves_as_it_is_typed_and_a_bad_one_says_what_is_wrong(

@@ -286,6 +286,47 @@ def test_a_third_reviewer_is_not_sent_to_a_record_two_others_are_reading(
     assert opened["third"] == records[1]
 
 
+def test_a_decision_made_while_the_queue_reads_claims_does_not_free_a_place_twice(
+    review, records, reviewer, second_reviewer, monkeypatch
+):
+    """The interleaving that load once showed: a third reviewer's queue has read the records
+    (no decision yet on the first) when the first reviewer decides it and gives back their
+    place. The place now taken by a decision must not look free, or the third reviewer is
+    sent to a record that will refuse their decision as one too many."""
+    from screening import queue
+    from tests.conftest import add_member, make_user
+
+    third = make_user("third")
+    add_member(review, third, "reviewer")
+    first = records[0]
+    assert queue.next_record(review, reviewer, TA).record == first
+    assert queue.next_record(review, second_reviewer, TA).record == first
+
+    real_cache = queue.cache
+
+    class DecisionBetweenReads:
+        """The cache, except that reading the claims first lets the first reviewer decide."""
+
+        decided = False
+
+        def get_many(self, keys):
+            if not self.decided:
+                self.decided = True
+                services.record_decision(
+                    record=first, reviewer=reviewer, stage=TA, verdict="include"
+                )
+                queue.release_claim(TA, first.pk, reviewer)
+            return real_cache.get_many(keys)
+
+        def __getattr__(self, name):
+            return getattr(real_cache, name)
+
+    monkeypatch.setattr(queue, "cache", DecisionBetweenReads())
+    served = queue.next_record(review, third, TA)
+    assert queue.cache.decided
+    assert served.record == records[1]  # the first record's two places: a decision and a reader
+
+
 def test_the_team_progress_follows_decisions(client, review, records, reviewer, second_reviewer):
     client.force_login(reviewer)
     before = client.get(screen_url(review)).context["progress"]
