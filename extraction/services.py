@@ -221,6 +221,17 @@ def _current_version(review: Review) -> TemplateVersion:
     return config.template.current
 
 
+def _version_for(study: Study) -> TemplateVersion:
+    """The form a study is extracted on. A study keeps the template of its first extraction
+    (at that template's newest version), so that both extractors and the consensus fill the
+    same form even if the lead chooses another template meanwhile; that choice applies to
+    the studies nobody has begun."""
+    first = study.extractions.select_related("template_version__template").order_by("pk").first()
+    if first is not None:
+        return first.template_version.template.current
+    return _current_version(study.review)
+
+
 @transaction.atomic
 def start_extraction(*, study: Study, extractor) -> Extraction:
     """The extractor's own copy of the form for this study (made once, then reused)."""
@@ -234,7 +245,7 @@ def start_extraction(*, study: Study, extractor) -> Extraction:
             "Two extractors are already extracting this study.", code="enough_extractors"
         )
     extraction = Extraction.objects.create(
-        study=study, extractor=extractor, template_version=_current_version(study.review)
+        study=study, extractor=extractor, template_version=_version_for(study)
     )
     _refresh_status(study)
     return extraction
@@ -495,7 +506,7 @@ def start_consensus(*, study: Study, user) -> Extraction:
         raise ValidationError(
             "Both extractors must mark their extraction complete first.", code="not_complete"
         )
-    version = _current_version(study.review)
+    version = _version_for(study)
     template = schema.load_template(version.definition)
     first, second = ({**e.values} for e in pair)
     values = _agreed_values(template, first, second)

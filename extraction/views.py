@@ -73,10 +73,21 @@ def overview(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def settings_view(request: HttpRequest, slug: str) -> HttpResponse:
     review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
-    form = ExtractionSettingsForm(request.POST, instance=services.config_for(review), review=review)
+    config = services.config_for(review)
+    before = config.template
+    form = ExtractionSettingsForm(request.POST, instance=config, review=review)
     if form.is_valid():
         form.save()
-        messages.success(request, "Extraction settings saved.")
+        begun = Study.objects.filter(review=review, extractions__isnull=False).distinct().count()
+        if before is not None and config.template != before and begun:
+            messages.success(
+                request,
+                f"Extraction settings saved. Studies not yet begun will use “{config.template}”; "
+                f"the {begun} stud{'y' if begun == 1 else 'ies'} already begun keep "
+                f"“{before}”, so that both extractors and the consensus share one form.",
+            )
+        else:
+            messages.success(request, "Extraction settings saved.")
     else:
         messages.error(request, "; ".join(e for errors in form.errors.values() for e in errors))
     return redirect("extraction:overview", review.slug)

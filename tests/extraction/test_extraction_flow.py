@@ -361,6 +361,39 @@ def test_the_lead_adds_a_field_in_the_builder_and_a_bad_definition_is_explained(
     assert own.current.number == 2
 
 
+def test_a_study_keeps_its_form_when_the_lead_chooses_another_template(
+    client, review, lead, study, extractors
+):
+    """Both extractors and the consensus of a study fill one form; another template chosen
+    meanwhile applies to the studies nobody has begun, and the lead is told so."""
+    first, second = extractors
+    builtin = services.config_for(review).template
+    started = services.start_extraction(study=study, extractor=first)
+    own = services.create_template(review=review, name="Our form", user=lead, copy_of=builtin)
+    client.force_login(lead)
+    response = client.post(
+        reverse("extraction:settings", args=[review.slug]), {"template": own.pk}, follow=True
+    )
+    assert "the 1 study already begun keep “Cytokines and PRP in neuropathic pain”" in (
+        response.content.decode()
+    )
+    assert services.config_for(review).template == own
+
+    partner = services.start_extraction(study=study, extractor=second)
+    assert partner.template_version == started.template_version
+    for extraction in (started, partner):
+        extraction.values = {"study.design": "animal", "study.subject": "animal"}
+        extraction.complete = True
+        extraction.save()
+    consensus = services.start_consensus(study=study, user=lead)
+    assert consensus.template_version.template == builtin
+
+    record = include_at_full_text(review, "PRP after spinal cord injury")
+    services.sync_studies(review=review)
+    later = services.start_extraction(study=Study.objects.get(record=record), extractor=first)
+    assert later.template_version.template == own
+
+
 def test_builtin_templates_cannot_be_edited(review, lead):
     builtin = Template.objects.get(review=None)
     with pytest.raises(ValidationError, match="built-in"):
