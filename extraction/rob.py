@@ -2,9 +2,10 @@
 
 A review judges each included study with the tool made for its design: RoB 2 for randomised
 trials, ROBINS-I for non-randomised studies of interventions, SYRCLE's tool for animal
-experiments. Each tool has its own domains and its own scale, and the overall judgement follows
-the tool's published rule, so the three live side by side rather than being forced onto one
-scale. Forms, services and exports read domains and labels from here.
+experiments, and the appraisal of Murad et al. for case series. Each tool has its own domains
+and its own scale, and the overall judgement follows the tool's published rule, so the tools
+live side by side rather than being forced onto one scale. Forms, services and exports read
+domains and labels from here.
 
 RoB 2 and ROBINS-I judge a specific result (one outcome at one time point), not a whole study;
 a study with several outcomes may need several assessments.
@@ -350,23 +351,104 @@ SYRCLE = Tool(
     rule=_syrcle_overall,
 )
 
-TOOLS: dict[str, Tool] = {tool.key: tool for tool in (ROB2, ROBINS_I, SYRCLE)}
+
+def _case_series_overall(judgements: Sequence[str], _: int | None) -> str:
+    applicable = [j for j in judgements if j != "not_applicable"]
+    for worst in ("high", "unclear"):
+        if worst in applicable:
+            return worst
+    return "low"
+
+
+CASE_SERIES = Tool(
+    key="case_series",
+    name="Case series appraisal (Murad et al.)",
+    citation=(
+        "Murad MH, Sultan S, Haffar S, Bazerbachi F. Methodological quality and synthesis of "
+        "case series and case reports. BMJ Evid Based Med 2018;23:60-63. The tool asks for "
+        "an overall judgement rather than a score; the overall here is computed by reviewmgr."
+    ),
+    applies_to="Case series (and case reports): patients treated, with no comparison group.",
+    domains=(
+        Domain(
+            "selection",
+            "Selection",
+            "Do the patients represent the whole experience of the investigators or centre "
+            "(e.g. consecutive patients), or could they have been selected?",
+        ),
+        Domain(
+            "exposure_ascertainment",
+            "Ascertainment of the exposure",
+            "Was the intervention (the PRP preparation, dose and injection) adequately "
+            "ascertained?",
+        ),
+        Domain(
+            "outcome_ascertainment",
+            "Ascertainment of the outcome",
+            "Were the outcomes (pain scores, function, cytokine levels) adequately ascertained?",
+        ),
+        Domain(
+            "alternative_causes",
+            "Causality: other explanations",
+            "Were other causes that may explain the outcome ruled out (natural course, "
+            "co-interventions, regression to the mean)?",
+        ),
+        Domain(
+            "challenge_rechallenge",
+            "Causality: challenge and rechallenge",
+            "Was there a challenge or rechallenge phenomenon? Usually not applicable outside "
+            "adverse drug events.",
+        ),
+        Domain(
+            "dose_response",
+            "Causality: dose-response",
+            "Was there a dose-response effect (e.g. more injections, more improvement)?",
+        ),
+        Domain(
+            "follow_up",
+            "Causality: follow-up",
+            "Was follow-up long enough for the outcomes to occur?",
+        ),
+        Domain(
+            "reporting",
+            "Reporting",
+            "Are the cases described in enough detail for others to replicate the research "
+            "or apply it in practice?",
+        ),
+    ),
+    judgements=("low", "unclear", "high", "not_applicable"),
+    judgement_labels=MappingProxyType(
+        {
+            "low": "Low concern (yes)",
+            "unclear": "Unclear",
+            "high": "High concern (no)",
+            "not_applicable": "Not applicable",
+        }
+    ),
+    note=(
+        "Murad et al. ask reviewers for an overall judgement from the questions that matter "
+        "most for the review, not a score. The overall shown (high concern if any applicable "
+        "question is answered no, else unclear if any is unclear, else low) is reviewmgr's "
+        "convenience summary; report the per-question table. A case series has no comparison "
+        "group, so its effects cannot be separated from the natural course."
+    ),
+    rule=_case_series_overall,
+)
+
+TOOLS: dict[str, Tool] = {tool.key: tool for tool in (ROB2, ROBINS_I, SYRCLE, CASE_SERIES)}
 
 DESIGN_TOOLS: dict[str, str] = {
     "rct": "rob2",
     "non_randomised_trial": "robins_i",
     "cohort": "robins_i",
     "animal": "syrcle",
+    "case_series": "case_series",
+    "case_report": "case_series",
 }
 
 _NO_TOOL = {
     "in_vitro": "in-vitro studies have no risk-of-bias tool here; describe their methods instead",
     "review": "reviews are not assessed for risk of bias; assess the primary studies they cite",
-    "case_series": (
-        "case series have no comparison group, which RoB 2 and ROBINS-I assume; use a "
-        "case-series appraisal tool (e.g. the JBI checklist) outside these tools"
-    ),
-    "case_report": "case reports have no comparison group and no risk-of-bias tool here",
 }
 
 

@@ -292,6 +292,24 @@ def test_animal_studies_are_judged_with_syrcle(review, study, extractors):
     assert services.tool_for(extraction).key == "syrcle"
 
 
+def test_a_case_series_is_appraised_on_its_form_page(client, review, study, extractors):
+    """Case series (common in the PRP literature) get their own appraisal on the form."""
+    first, _ = extractors
+    extraction = services.start_extraction(study=study, extractor=first)
+    fill(extraction, first, {"study.design": "case_series"})
+    client.force_login(first)
+    page = client.get(reverse("extraction:extract", args=[review.slug, extraction.pk]))
+    text = page.content.decode()
+    assert "Case series appraisal (Murad et al.)" in text
+    assert "Causality: other explanations" in text
+    tool = services.tool_for(extraction)
+    answers = {d.key: "low" for d in tool.domains} | {"alternative_causes": "high"}
+    assessment = services.save_risk_of_bias(
+        extraction=extraction, tool="case_series", judgements=answers, quotes={}, user=first
+    )
+    assert assessment.overall == "high"
+
+
 def test_a_new_template_version_keeps_every_answer_and_says_what_changed(
     client, review, lead, study, extractors
 ):

@@ -53,6 +53,7 @@ def test_tools_are_keyed_by_their_own_key():
         "rob2": "rob2",
         "robins_i": "robins_i",
         "syrcle": "syrcle",
+        "case_series": "case_series",
     }
 
 
@@ -194,6 +195,7 @@ def test_overall_refuses_an_invalid_judgement_rather_than_guessing():
         ("non_randomised_trial", "robins_i"),
         ("cohort", "robins_i"),
         ("animal", "syrcle"),
+        ("case_series", "case_series"),
     ],
 )
 def test_each_design_gets_its_tool(design, tool):
@@ -205,7 +207,6 @@ def test_each_design_gets_its_tool(design, tool):
     [
         ("in_vitro", "in-vitro studies have no risk-of-bias tool"),
         ("review", "assess the primary studies"),
-        ("case_series", "case series have no comparison group"),
     ],
 )
 def test_designs_without_a_tool_say_why(design, reason):
@@ -216,3 +217,15 @@ def test_designs_without_a_tool_say_why(design, reason):
 def test_an_unknown_design_lists_the_designs_that_have_a_tool():
     with pytest.raises(ValueError, match="unknown study design 'RCT'; .*: rct, non_randomised"):
         tool_for_design("RCT")
+
+
+def test_a_case_series_is_of_high_concern_if_any_applicable_question_is_answered_no():
+    tool = tool_for_design("case_series")
+    answers = {domain.key: "low" for domain in tool.domains}
+    answers["challenge_rechallenge"] = "not_applicable"  # PRP is not an adverse drug event
+    assert tool.overall(answers) == "low"
+    assert tool.overall({**answers, "follow_up": "unclear"}) == "unclear"
+    assert tool.overall({**answers, "follow_up": "unclear", "selection": "high"}) == "high"
+    assert tool.overall({k: "not_applicable" for k in answers} | {"reporting": "high"}) == "high"
+    del answers["reporting"]
+    assert tool.overall(answers) is None  # not every question answered yet
