@@ -50,5 +50,14 @@ class ThreadBackend(ImmediateBackend):
             errors=[],
             worker_ids=[],
         )
-        self._executor.submit(self._run, task_result)
+        try:
+            self._executor.submit(self._run, task_result)
+            return task_result
+        except RuntimeError:
+            pass
+        # The process is stopping and its thread pool takes no more work (e.g. a command ends
+        # while the ranking it started asks for another): run the task here, as the immediate
+        # backend does, rather than lose it with a traceback. (Outside the `except`, so that
+        # the task's own log lines carry no stale exception.)
+        self._execute_task(task_result)
         return task_result
