@@ -32,10 +32,10 @@ def _study_cells(record) -> list:
 
 
 def _templates(extractions: list[Extraction]) -> dict[int, schema.Template]:
-    return {
-        e.template_version_id: schema.load_template(e.template_version.definition)
-        for e in extractions
-    }
+    templates: dict[int, schema.Template] = {}
+    for e in extractions:
+        schema.load_once(templates, e.template_version_id, e.template_version.definition)
+    return templates
 
 
 def _union_fields(templates, *, sections=None, exclude_sections=()) -> list[schema.Field]:

@@ -205,8 +205,10 @@ def outcome_comparisons(review: Review) -> dict[OutcomeKey, Outcome]:
     both have n, mean and SD (converted where needed). One comparison per study."""
     found: dict[OutcomeKey, list[synthesis.StudyComparison]] = defaultdict(list)
     directions: dict[OutcomeKey, Counter] = defaultdict(Counter)
+    templates: dict[int, schema.Template] = {}
     for extraction in final_extractions(review):
-        template = schema.load_template(extraction.template_version.definition)
+        version = extraction.template_version
+        template = schema.load_once(templates, version.pk, version.definition)
         label = extraction.study.record.short_authors or f"Record {extraction.study.record_id}"
         year = extraction.study.record.year
         study_label = f"{label} {year}" if year else label

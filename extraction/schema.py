@@ -289,6 +289,15 @@ def load_template(definition: Mapping[str, Any]) -> Template:
     return template
 
 
+def load_once(cache: dict[Any, Template], key: Any, definition: Mapping[str, Any]) -> Template:
+    """`load_template(definition)`, kept in `cache` under `key` (a template version's id):
+    an export or a meta-analysis over hundreds of studies loads each version once."""
+    template = cache.get(key)
+    if template is None:
+        template = cache[key] = load_template(definition)
+    return template
+
+
 def key_from(text: str, *, limit: int = 60) -> str:
     """A key for a field, choice, section or template made from its label ("IL-1β level" ->
     "il_1_level"), as the builder does when a lead types a label."""

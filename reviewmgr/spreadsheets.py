@@ -19,7 +19,7 @@ import io
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import chain, islice
@@ -203,11 +203,44 @@ def write_csv(sheet: Sheet, target: TextIO | str | Path) -> None:
 
 @dataclass(frozen=True, slots=True)
 class _Look:
-    """How the cells of one column are dressed, worked out once per sheet."""
+    """How the cells of one column are dressed, worked out once per sheet.
+
+    A write-only sheet writes each row as it is appended, so a styled cell can be used again
+    for the same column in the next row with a new value: `styled` keeps one per style, which
+    spares building and styling a cell for each of a 200,000-row log's values. Cells with a
+    hyperlink are never reused (openpyxl keeps their link until the sheet is closed)."""
 
     kind: str
     alignment: Alignment | None
     number_format: str | None
+    styled: dict = field(default_factory=dict)
+
+    def cell(
+        self,
+        worksheet: WriteOnlyWorksheet,
+        value: Any,
+        *,
+        number_format: str | None = None,
+        judgement: tuple | None = None,
+        text: bool = False,
+    ) -> Cell:
+        key = (number_format, judgement, text)
+        cell = self.styled.get(key)
+        if cell is None:
+            cell = self.styled[key] = WriteOnlyCell(worksheet)
+            if number_format:
+                cell.number_format = number_format
+            if self.alignment:
+                cell.alignment = self.alignment
+            if judgement:
+                fill, font = judgement
+                cell.fill = fill
+                if font:
+                    cell.font = font
+        cell.value = value
+        if text:
+            cell.data_type = "s"  # after the value: openpyxl would have made "=..." a formula
+        return cell
 
 
 def _write_sheet(worksheet: WriteOnlyWorksheet, sheet: Sheet) -> None:
@@ -318,14 +351,9 @@ def _cell(worksheet: WriteOnlyWorksheet, value: Any, look: _Look, links_left: li
         link = _link(look.kind, str(stored))
     if not (number_format or look.alignment or link):
         return stored
-    cell = WriteOnlyCell(worksheet, stored)
-    if number_format:
-        cell.number_format = number_format
-    if look.alignment:
-        cell.alignment = look.alignment
-    if link:
-        _add_link(cell, link, links_left)
-    return cell
+    if not link:
+        return look.cell(worksheet, stored, number_format=number_format)
+    return _link_cell(worksheet, stored, look, link, links_left, number_format)
 
 
 def _text_cell(worksheet: WriteOnlyWorksheet, text: str, look: _Look, links_left: list[int]) -> Any:
@@ -334,17 +362,28 @@ def _text_cell(worksheet: WriteOnlyWorksheet, text: str, look: _Look, links_left
     needs_string_type = text.startswith("=") or text in ERROR_CODES
     if not (link or judgement or look.alignment or needs_string_type):
         return text
-    cell = WriteOnlyCell(worksheet, text)
-    cell.data_type = "s"  # after the value: openpyxl would have made "=..." a formula
+    if not link:
+        return look.cell(worksheet, text, judgement=judgement, text=True)
+    return _link_cell(worksheet, text, look, link, links_left)
+
+
+def _link_cell(
+    worksheet: WriteOnlyWorksheet,
+    value: Any,
+    look: _Look,
+    link: str,
+    links_left: list[int],
+    number_format: str | None = None,
+) -> Cell:
+    """A cell of its own (never reused) carrying a link, while the sheet's links last."""
+    cell = WriteOnlyCell(worksheet, value)
+    if isinstance(value, str):
+        cell.data_type = "s"  # after the value: openpyxl would have made "=..." a formula
+    if number_format:
+        cell.number_format = number_format
     if look.alignment:
         cell.alignment = look.alignment
-    if judgement:
-        fill, font = judgement
-        cell.fill = fill
-        if font:
-            cell.font = font
-    if link:
-        _add_link(cell, link, links_left)
+    _add_link(cell, link, links_left)
     return cell
 
 

@@ -325,6 +325,49 @@ def test_critical_judgements_have_white_text_and_unknown_ones_no_fill():
     assert ws["A4"].value is None
 
 
+def test_each_row_keeps_its_own_value_and_style_down_a_long_column():
+    """Styled cells are built once per column and style and used again row after row; no
+    value, fill, format or link may carry over from the row before."""
+    columns = [
+        Column("Overall", kind="judgement"),
+        Column("When"),
+        Column("Note", wrap=True),
+        Column("DOI", kind="doi"),
+    ]
+    pattern = [
+        ["Low risk", date(2024, 5, 1), "=1+1", "10.1000/a"],
+        ["High risk", datetime(2024, 5, 2, 9, 30), "plain", None],
+        ["pending", None, None, "not a doi"],
+        ["critical", date(2024, 5, 4), "third", "10.1000/d"],
+        [None, datetime(2024, 5, 5, 17, 0), "=SUM(A1)", "10.1000/e"],
+    ]
+    ws = one_sheet(columns, pattern * 3)
+    fills = {"Low risk": GREEN, "High risk": RED, "critical": DARK_RED}
+    for number, row in enumerate(pattern * 3, 2):
+        judgement, when, note, doi = row
+        overall = ws[f"A{number}"]
+        assert overall.value == judgement
+        if judgement in fills:
+            assert overall.fill.fgColor.rgb == fills[judgement]
+        else:
+            assert overall.fill.fill_type is None
+        read_back = datetime.combine(when, datetime.min.time()) if type(when) is date else when
+        assert ws[f"B{number}"].value == read_back  # openpyxl reads every date as a datetime
+        if isinstance(when, datetime):
+            assert ws[f"B{number}"].number_format == "yyyy-mm-dd hh:mm"
+        elif when is not None:
+            assert ws[f"B{number}"].number_format == "yyyy-mm-dd"
+        assert ws[f"C{number}"].value == note
+        if note is not None:
+            assert ws[f"C{number}"].data_type == "s"
+            assert ws[f"C{number}"].alignment.wrap_text
+        link = ws[f"D{number}"].hyperlink
+        if doi and doi.startswith("10."):
+            assert link.target == f"https://doi.org/{doi}"
+        else:
+            assert link is None
+
+
 # --- scale ---------------------------------------------------------------------------------
 
 
