@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import models, transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
 
 from extraction.models import (
     Extraction,
@@ -157,7 +158,15 @@ def restore_review(data: dict, *, slug: str | None = None) -> Review:
     document is not a backup, is damaged, or the slug is taken."""
     try:
         return _restore(data, slug)
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
+    except (
+        KeyError,
+        TypeError,
+        ValueError,
+        AttributeError,
+        StopIteration,  # a column this version does not have
+        ValidationError,  # a value of the wrong form, e.g. a timestamp
+        IntegrityError,  # a row pointing at one the backup does not hold
+    ) as error:
         if isinstance(error, BackupError):
             raise
         raise BackupError(

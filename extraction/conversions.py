@@ -504,10 +504,12 @@ def _optional_count(name: str, value: float | None, plausible_from: float = 0) -
         return None
     count = _non_negative(name, value)
     if count < plausible_from:
-        raise ConversionError(
-            f"{name} is per µL, and {count:g} is too low for that: if it is in thousands "
-            f"(x10³/µL or x10⁹/L), enter {count * 1000:,.0f}"
+        hint = (
+            f": if it is in thousands (x10³/µL or x10⁹/L), enter {count * 1000:,.0f}"
+            if count > 0
+            else ""
         )
+        raise ConversionError(f"{name} is per µL, and {count:g} is too low for that{hint}")
     return count
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from extraction import conversions, prisma, reporting, rob, schema
+from extraction import conversions, prisma, reporting, rob, schema, synthesis
 from extraction.models import Extraction, RiskOfBias
 from reviewmgr.models import Review
 from reviewmgr.spreadsheets import Column, Sheet, write_csv, write_xlsx
@@ -168,7 +168,10 @@ def prp_sheet(extractions, templates) -> Sheet | None:
 
     def rows() -> Iterator[list]:
         for e in extractions:
-            kind = prp_classification(e.values)
+            try:
+                kind = prp_classification(e.values)
+            except conversions.ConversionError as error:
+                kind = conversions.PrpClass(None, None, None, (f"Not classified: {error}",))
             score = mibo_score(e.values)
             yield (
                 _study_cells(e.study.record)
@@ -194,17 +197,27 @@ def prp_sheet(extractions, templates) -> Sheet | None:
     return Sheet("PRP protocols", STUDY_COLUMNS + _field_columns(fields) + computed, rows())
 
 
+TABLE_SHEET_NAMES = {
+    "cytokines.measurements": "Cytokine outcomes",
+    "outcomes.results": "Pain outcomes",
+}
+
+
 def table_sheets(extractions, templates) -> list[Sheet]:
     """One long-format sheet per table field: study x row (e.g. analyte x compartment x time
     point x group), with SD and mean as used for synthesis and how they were obtained."""
     tables: dict[str, schema.Field] = {}
+    table_columns: dict[str, dict[str, schema.Field]] = {}
     for template in templates.values():
         for field in template.fields():
             if field.type == "table":
                 tables.setdefault(field.path, field)
+                # columns across the versions in use: one added in a later version is kept
+                for column in field.columns:
+                    table_columns.setdefault(field.path, {}).setdefault(column.key, column)
     sheets = []
     for path, table in tables.items():
-        columns = list(table.columns)
+        columns = list(table_columns[path].values())
         has_numbers = {"n", "mean"} <= {c.key for c in columns}
 
         def rows(path=path, columns=columns, has_numbers=has_numbers) -> Iterator[list]:
@@ -229,8 +242,7 @@ def table_sheets(extractions, templates) -> list[Sheet]:
                 Column("SD used", kind="number"),
                 Column("SD source (conversion method)", wrap=True, width=36),
             ]
-        name = {"cytokines.measurements": "Cytokine outcomes", "outcomes.results": "Pain outcomes"}
-        sheets.append(Sheet(name.get(path, table.label), sheet_columns, rows()))
+        sheets.append(Sheet(TABLE_SHEET_NAMES.get(path, table.label), sheet_columns, rows()))
     return sheets
 
 
@@ -250,16 +262,20 @@ def risk_of_bias_sheet(extractions) -> Sheet:
             for domain in tool.domains:
                 judgement = risk.judgements.get(domain.key)
                 cells += [
-                    f"{domain.label}: {tool.label(judgement)}" if judgement else domain.label,
+                    domain.label,
+                    tool.label(judgement) if judgement else None,
                     risk.quotes.get(domain.key),
                 ]
+            # tools have from 6 to 10 domains; the shorter ones leave the last columns empty
+            cells += [None, None, None] * (width - len(tool.domains))
             yield cells
 
     columns = [STUDY_COLUMNS[0], STUDY_COLUMNS[1], Column("Tool", width=12), Column("Result")]
     columns.append(Column("Overall (tool's algorithm)", kind="judgement", width=16))
     for n in range(1, width + 1):
         columns += [
-            Column(f"Domain {n}", kind="judgement", width=26, wrap=True),
+            Column(f"Domain {n}", width=26, wrap=True),
+            Column(f"Domain {n} judgement", kind="judgement", width=14),
             Column(f"Domain {n} quote", wrap=True, width=30),
         ]
     return Sheet("Risk of bias", columns, rows())
@@ -329,7 +345,12 @@ def prisma_sheet(review: Review) -> Sheet:
 def synthesis_sheet(review: Review) -> Sheet:
     def rows() -> Iterator[list]:
         for outcome in reporting.poolable_outcomes(review).values():
-            result = reporting.meta_analysis(outcome)
+            try:
+                result = reporting.meta_analysis(outcome)
+            except synthesis.SynthesisError as error:
+                title = f"{outcome.key.label}, {outcome.key.time_point}".strip(", ")
+                yield [title, None, None, None, None, None, None, None, f"Not pooled: {error}"]
+                continue
             for study in result.studies:
                 yield [
                     result.outcome,

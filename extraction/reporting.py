@@ -226,8 +226,8 @@ def outcome_comparisons(review: Review) -> dict[OutcomeKey, Outcome]:
                 if side is None:
                     continue
                 n, mean, sd, _ = arm_figures(row)
-                if not n or mean is None or not sd:
-                    continue
+                if not n or n < 2 or mean is None or not sd:
+                    continue  # an arm of one has no spread to compare
                 key = OutcomeKey(table, _label(template, table, row), row.get("time_point") or "")
                 if row.get("direction"):
                     directions[key][row["direction"] == "higher_better"] += 1

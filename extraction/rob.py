@@ -419,9 +419,9 @@ CASE_SERIES = Tool(
     judgements=("low", "unclear", "high", "not_applicable"),
     judgement_labels=MappingProxyType(
         {
-            "low": "Low concern (yes)",
+            "low": "Low concern",
             "unclear": "Unclear",
-            "high": "High concern (no)",
+            "high": "High concern",
             "not_applicable": "Not applicable",
         }
     ),

@@ -411,9 +411,9 @@ def _link(kind: str, text: str) -> str:
 
 def _judgement_key(text: str) -> str:
     """The scale word of a judgement in any spelling: "Some concerns", "some_concerns" and
-    "Some concerns risk" all give "some concerns", "High risk" gives "high"."""
+    "Some concerns risk" all give "some concerns", "High risk" and "High concern" give "high"."""
     key = " ".join(text.replace("_", " ").lower().split())
-    for suffix in (" risk of bias", " risk"):
+    for suffix in (" risk of bias", " risk", " concern"):
         key = key.removesuffix(suffix)
     return key
 

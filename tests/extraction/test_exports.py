@@ -1,19 +1,21 @@
 """What the lead hands on: the workbook, CSV, RIS, the JSON backup, the PRISMA 2020 diagram
 and the meta-analyses, each checked against counts computed here from the database."""
 
+import copy
 import csv
 import io
 import json
 import re
 import zipfile
+from types import SimpleNamespace
 
 import openpyxl
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from extraction import backup, reporting, services, synthesis
-from extraction.models import Extraction, Study
+from extraction import backup, exports, reporting, rob, schema, services, synthesis
+from extraction.models import Extraction, RiskOfBias, Study
 from reviewmgr import services as core
 from reviewmgr.importers import parse
 from reviewmgr.models import ImportBatch, Membership, Record
@@ -244,6 +246,59 @@ def test_the_workbook_holds_every_sheet_with_numbers_as_numbers_and_formulas_as_
     assert excluded.cell(row=2, column=6).value == "Wrong study design"
 
 
+def test_the_workbook_is_built_whatever_the_extractors_entered(client, reported, lead):
+    """Tools of different lengths side by side, a platelet count the classification refuses
+    and an arm of one: the workbook still comes, each judgement in its colour, and what could
+    not be computed says why."""
+    first, second = (
+        Extraction.objects.filter(study__review=reported, kind=Extraction.Kind.CONSENSUS)
+        .select_related("study__record")
+        .order_by("study__record__title")
+    )
+    RiskOfBias.objects.create(
+        extraction=first,
+        tool="rob2",
+        result="IL-6, day 14",
+        judgements={domain.key: "low" for domain in rob.ROB2.domains}
+        | {"missing_outcome_data": "high"},
+        overall="high",
+    )
+    RiskOfBias.objects.create(
+        extraction=second,
+        tool="syrcle",
+        judgements={domain.key: "unclear" for domain in rob.SYRCLE.domains},
+        overall="unclear",
+    )
+    values = dict(second.values) | {"prp.platelet_concentration": 0.0}
+    rows = [dict(row) for row in values["cytokines.measurements"]]
+    rows[0]["n"] = 1
+    values["cytokines.measurements"] = rows
+    Extraction.objects.filter(pk=second.pk).update(values=values)
+
+    client.force_login(lead)
+    response = client.get(reverse("extraction:workbook", args=[reported.slug]))
+    assert response.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+
+    risks = book["Risk of bias"]
+    head = [c.value for c in risks[1]]
+    assert head.count(None) == 0 and "Domain 10 judgement" in head
+    by_tool = {row[2].value: row for row in risks.iter_rows(min_row=2)}
+    rob2, syrcle = by_tool["RoB 2"], by_tool["SYRCLE's risk of bias tool"]
+    third = head.index("Domain 3 judgement")
+    assert rob2[third].value == "High risk" and rob2[third].fill.fgColor.rgb == "00FF7C80"
+    assert rob2[head.index("Domain 1 judgement")].fill.fgColor.rgb == "00A9D08E"
+    assert rob2[head.index("Domain 6")].value is None  # RoB 2 has five domains
+    assert syrcle[head.index("Domain 10")].value == "Other sources of bias"
+
+    prp = book["PRP protocols"]
+    prp_head = [c.value for c in prp[1]]
+    notes = [row[prp_head.index("Classification notes")].value for row in prp.iter_rows(min_row=2)]
+    assert any(note and note.startswith("Not classified:") for note in notes)
+    # the arm of one leaves a single study at day 14: nothing to pool, nothing broken
+    assert book["Meta-analyses"].max_row == 1
+
+
 def test_a_reviewer_cannot_export_and_an_outsider_cannot_see_reports(
     client, reported, reviewer, outsider
 ):
@@ -320,6 +375,18 @@ def test_restore_refuses_a_taken_address_and_a_file_that_is_not_a_backup(reporte
     with pytest.raises(CommandError, match="damaged or incomplete"):
         call_command("restore_review", str(path))
     assert not type(reported).objects.filter(slug="damaged").exists()
+    # a column this version does not know, and a timestamp that is not one
+    for damage in (
+        lambda d: d["review"].update(colour="blue"),
+        lambda d: d["tables"]["reviewmgr.record"][0].update(created_at="yesterday"),
+    ):
+        damaged = backup.backup_review(reported)
+        damaged["review"]["slug"] = "damaged"
+        damage(damaged)
+        path.write_text(json.dumps(damaged))
+        with pytest.raises(CommandError, match="damaged or incomplete"):
+            call_command("restore_review", str(path))
+        assert not type(reported).objects.filter(slug="damaged").exists()
 
 
 def test_export_review_writes_the_files_it_is_asked_for(reported, tmp_path, capsys):
@@ -343,3 +410,26 @@ def test_export_review_writes_the_files_it_is_asked_for(reported, tmp_path, caps
     assert re.search(r"Records screened.*\(n = 6\)", svg, re.S)
     with pytest.raises(CommandError, match="No review"):
         call_command("export_review", "nope", "--xlsx", str(tmp_path / "x.xlsx"))
+
+
+def test_a_table_column_added_in_a_later_form_version_is_exported():
+    """Studies extracted on different versions of a form share one sheet per table; a
+    column the later version added is there, empty for the studies that had no such column."""
+    definition = schema.builtin_definitions()[services.BUILTIN_KEY]
+    later = copy.deepcopy(definition)
+    cytokines = next(s for s in later["sections"] if s["key"] == "cytokines")
+    table = next(f for f in cytokines["fields"] if f["key"] == "measurements")
+    table["columns"].append({"key": "kit_lot", "label": "Kit lot", "type": "short_text"})
+    templates = {1: schema.load_template(definition), 2: schema.load_template(later)}
+    record = SimpleNamespace(short_authors="Rossi", year=2021, title="A trial", doi="", pmid="")
+
+    def extraction(row):
+        study = SimpleNamespace(record=record)
+        return SimpleNamespace(study=study, values={"cytokines.measurements": [row]})
+
+    old, new = extraction({"analyte": "il6"}), extraction({"analyte": "il6", "kit_lot": "L-0421"})
+    sheet = next(
+        s for s in exports.table_sheets([old, new], templates) if s.name == "Cytokine outcomes"
+    )
+    headers = [column.header for column in sheet.columns]
+    assert [row[headers.index("Kit lot")] for row in sheet.rows] == [None, "L-0421"]

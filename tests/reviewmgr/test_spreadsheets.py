@@ -309,6 +309,8 @@ GREEN, YELLOW, RED, DARK_RED, GREY = "00A9D08E", "00FFE699", "00FF7C80", "009C00
         ("critical", DARK_RED),
         ("no_information", GREY),
         ("No information", GREY),
+        ("Low concern", GREEN),
+        ("High concern", RED),
     ],
 )
 def test_judgements_get_traffic_light_fills_in_any_spelling(judgement, colour):
