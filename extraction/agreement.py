@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from extraction import rob, schema, services
+from extraction import rob, schema
 from extraction.models import Extraction, Study
 from reviewmgr.models import Review
 from screening.agreement import agreement
 
 
 def _pairs(review: Review):
-    studies = Study.objects.filter(review=review).prefetch_related("extractions__risks")
+    studies = Study.objects.filter(review=review).prefetch_related(
+        "extractions__risks", "extractions__template_version"
+    )
     for study in studies:
         pair = [
             e
@@ -32,8 +34,10 @@ def field_agreement(review: Review) -> list[dict]:
     complete pair: label, pairs compared, percent agreement, kappa where categorical."""
     compared: dict[str, dict] = {}
     answers: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
+    templates: dict[int, schema.Template] = {}
     for _, (first, second) in _pairs(review):
-        template = services.template_of(first)
+        version = first.template_version
+        template = schema.load_once(templates, version.pk, version.definition)
         for item in schema.compare_values(template, first.values, second.values):
             if item.a is None and item.b is None:
                 continue

@@ -1,9 +1,8 @@
 import json
 
 from django import forms
-from django.db.models import Q
 
-from extraction import schema
+from extraction import schema, services
 from extraction.models import ExtractionConfig, Template
 
 
@@ -18,9 +17,7 @@ class ExtractionSettingsForm(forms.ModelForm):
 
     def __init__(self, *args, review, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["template"].queryset = Template.objects.filter(
-            Q(review=review) | Q(review__isnull=True)
-        )
+        self.fields["template"].queryset = services.templates_for(review)
         self.fields["template"].required = True
 
 
@@ -35,9 +32,7 @@ class NewTemplateForm(forms.Form):
 
     def __init__(self, *args, review, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["copy_of"].queryset = Template.objects.filter(
-            Q(review=review) | Q(review__isnull=True)
-        )
+        self.fields["copy_of"].queryset = services.templates_for(review)
 
 
 class TemplateJsonForm(forms.Form):

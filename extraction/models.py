@@ -122,7 +122,7 @@ class Study(models.Model):
         return str(self.record)
 
     def get_absolute_url(self) -> str:
-        return reverse("extraction:study", args=[self.review.slug, self.pk])
+        return reverse("extraction:compare", args=[self.review.slug, self.pk])
 
 
 class Extraction(models.Model):

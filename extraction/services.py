@@ -82,11 +82,20 @@ def _upgrade_extractions(old: TemplateVersion, new: TemplateVersion) -> None:
     for extraction in Extraction.objects.select_for_update().filter(
         template_version=old, final=False
     ):
-        kept, retired = schema.values_retained(old_template, new_template, extraction.values)
-        extraction.values = kept
-        extraction.retired_values = {**extraction.retired_values, **retired}
-        extraction.template_version = new
-        extraction.save(update_fields=["values", "retired_values", "template_version"])
+        _carry_over(extraction, old_template, new, new_template)
+
+
+def _carry_over(
+    extraction: Extraction,
+    old_template: schema.Template,
+    new: TemplateVersion,
+    new_template: schema.Template,
+) -> None:
+    kept, retired = schema.values_retained(old_template, new_template, extraction.values)
+    extraction.values = kept
+    extraction.retired_values = {**extraction.retired_values, **retired}
+    extraction.template_version = new
+    extraction.save(update_fields=["values", "retired_values", "template_version"])
 
 
 @transaction.atomic
@@ -142,6 +151,8 @@ def publish_template_version(*, template: Template, definition: Mapping, user) -
         schema.load_template(definition)
     except schema.TemplateError as error:
         raise ValidationError(error.problems, code="bad_template") from None
+    # two leads publishing at once take turns, so that version numbers stay unique
+    Template.objects.select_for_update().filter(pk=template.pk).first()
     current = template.current
     if current is not None and schema.load_template(current.definition) == schema.load_template(
         definition
@@ -235,10 +246,11 @@ def _version_for(study: Study) -> TemplateVersion:
 @transaction.atomic
 def start_extraction(*, study: Study, extractor) -> Extraction:
     """The extractor's own copy of the form for this study (made once, then reused)."""
+    # locked first, so that a double click cannot make the same extractor's copy twice
+    Study.objects.select_for_update().filter(pk=study.pk).first()
     existing = study.extractions.filter(kind=Extraction.Kind.INDEPENDENT, extractor=extractor)
     if (found := existing.first()) is not None:
         return found
-    Study.objects.select_for_update().filter(pk=study.pk).first()
     taken = study.extractions.filter(kind=Extraction.Kind.INDEPENDENT).count()
     if taken >= EXTRACTORS_PER_STUDY:
         raise ValidationError(
@@ -381,21 +393,30 @@ def save_value(
     return value
 
 
-def _after_edit(extraction: Extraction, template: schema.Template) -> None:
-    if extraction.complete and schema.missing_required(template, extraction.values):
+def _after_edit(extraction: Extraction, template: schema.Template | None = None) -> None:
+    """An edit that leaves something unanswered takes back "complete"."""
+    if extraction.complete and _completion_problems(extraction, template):
         extraction.complete = False
         extraction.completed_at = None
         extraction.save(update_fields=["complete", "completed_at"])
     _refresh_status(extraction.study)
 
 
+def _check_table(extraction: Extraction, path: str) -> schema.Field:
+    try:
+        field = template_of(extraction).field(path)
+    except KeyError:
+        raise ValidationError(f"The form has no field '{path}'.", code="no_field") from None
+    if field.type != "table":
+        raise ValidationError(f"{field.label} is not a table.", code="not_table")
+    return field
+
+
 @transaction.atomic
 def add_row(*, extraction: Extraction, path: str, user) -> int:
     extraction = Extraction.objects.select_for_update().get(pk=extraction.pk)
     _check_editable(extraction)
-    field = template_of(extraction).field(path)
-    if field.type != "table":
-        raise ValidationError(f"{field.label} is not a table.", code="not_table")
+    _check_table(extraction, path)
     rows = list(extraction.values.get(path) or [])
     rows.append({})
     extraction.values = {**extraction.values, path: rows}
@@ -420,6 +441,7 @@ def add_row(*, extraction: Extraction, path: str, user) -> int:
 def delete_row(*, extraction: Extraction, path: str, row: int, user) -> None:
     extraction = Extraction.objects.select_for_update().get(pk=extraction.pk)
     _check_editable(extraction)
+    _check_table(extraction, path)
     rows = list(extraction.values.get(path) or [])
     if not 0 <= row < len(rows):
         raise ValidationError(f"Row {row + 1} does not exist.", code="no_row")
@@ -450,17 +472,26 @@ def delete_row(*, extraction: Extraction, path: str, row: int, user) -> None:
 def mark_complete(*, extraction: Extraction) -> Extraction:
     """Refused, with every missing answer named, until the required fields are filled."""
     extraction = Extraction.objects.select_for_update().get(pk=extraction.pk)
-    problems = schema.missing_required(template_of(extraction), extraction.values)
-    problems += _rob_problems(extraction)
-    if problems:
-        raise ValidationError(
-            [p if isinstance(p, str) else p.message for p in problems], code="incomplete"
-        )
+    _check_completable(extraction)
     extraction.complete = True
     extraction.completed_at = timezone.now()
     extraction.save(update_fields=["complete", "completed_at"])
     _refresh_status(extraction.study)
     return extraction
+
+
+def _completion_problems(extraction: Extraction, template: schema.Template | None = None) -> list:
+    """What must still be answered before the extraction can be complete: required answers
+    and every domain of each risk-of-bias assessment begun."""
+    template = template or template_of(extraction)
+    return [*schema.missing_required(template, extraction.values), *_rob_problems(extraction)]
+
+
+def _check_completable(extraction: Extraction) -> None:
+    if problems := _completion_problems(extraction):
+        raise ValidationError(
+            [p if isinstance(p, str) else p.message for p in problems], code="incomplete"
+        )
 
 
 def _rob_problems(extraction: Extraction) -> list[str]:
@@ -594,6 +625,8 @@ def take_value(
         source_rows = source.values.get(path) or []
         if row is None or row >= len(source_rows):
             raise ValidationError("That row does not exist.", code="no_row")
+        if column and column not in {c.key for c in field.columns}:
+            raise ValidationError(f"{field.label} has no column '{column}'.", code="no_column")
         rows = [dict(r) for r in values.get(path) or []]
         while len(rows) <= row:
             rows.append({})
@@ -634,12 +667,7 @@ def take_value(
 @transaction.atomic
 def finalise_consensus(*, consensus: Extraction, user) -> Extraction:
     consensus = Extraction.objects.select_for_update().get(pk=consensus.pk)
-    problems = schema.missing_required(template_of(consensus), consensus.values)
-    problems += _rob_problems(consensus)
-    if problems:
-        raise ValidationError(
-            [p if isinstance(p, str) else p.message for p in problems], code="incomplete"
-        )
+    _check_completable(consensus)
     was_final = consensus.final
     consensus.final = consensus.complete = True
     consensus.completed_at = timezone.now()
@@ -663,6 +691,16 @@ def reopen_consensus(*, consensus: Extraction, user) -> Extraction:
     was_final = consensus.final
     consensus.final = False
     consensus.save(update_fields=["final"])
+    # a final consensus stays on its version when the form changes; reopened, it moves to
+    # the current one, so that fields added meanwhile can be filled
+    current = consensus.template_version.template.current
+    if current is not None and current.pk != consensus.template_version_id:
+        _carry_over(
+            consensus,
+            template_of(consensus),
+            current,
+            schema.load_template(current.definition),
+        )
     if was_final:
         _log_extraction(
             consensus,
@@ -691,6 +729,7 @@ def save_risk_of_bias(
 ) -> RiskOfBias:
     """Store judgements (those given so far) and quotes; the overall judgement follows the
     tool's algorithm once every domain is judged."""
+    extraction = Extraction.objects.select_for_update().get(pk=extraction.pk)
     _check_editable(extraction)
     if tool not in rob.TOOLS:
         raise ValidationError(f"'{tool}' is not a risk-of-bias tool.", code="bad_tool")
@@ -732,6 +771,7 @@ def save_risk_of_bias(
         did=f"saved the {chosen.name} risk of bias{about} in {{where}}: overall "
         f"{assessment.overall or 'not yet judged'}.",
     )
+    _after_edit(extraction)
     return assessment
 
 

@@ -17,6 +17,7 @@ from extraction import rob, schema, services
 from extraction.forms import AddFieldForm, ExtractionSettingsForm, NewTemplateForm, TemplateJsonForm
 from extraction.models import Extraction, Study, Template
 from extraction.templatetags.extraction_tags import dom_id
+from reviewmgr.importers.normalise import posted_number
 from reviewmgr.models import Membership, Review
 from reviewmgr.permissions import get_review_for_user
 
@@ -37,6 +38,8 @@ def _extraction_for(request: HttpRequest, review: Review, pk: int) -> Extraction
     if extraction.kind == Extraction.Kind.INDEPENDENT:
         if extraction.extractor_id != request.user.pk:
             raise Http404("No such extraction.")
+        if not review.membership.has_role(Membership.Role.EXTRACTOR):
+            raise PermissionDenied("You are no longer an extractor in this review.")
     elif not services.may_reconcile(extraction.study, request.user, review.membership):
         raise PermissionDenied("Only the lead builds the consensus in this review.")
     return extraction
@@ -48,7 +51,7 @@ def overview(request: HttpRequest, slug: str) -> HttpResponse:
     config = services.config_for(review)
     studies = list(
         Study.objects.filter(review=review)
-        .select_related("record")
+        .select_related("record__review")  # the record's link names its review
         .prefetch_related("extractions__extractor")
     )
     for study in studies:
@@ -180,7 +183,7 @@ def _raw_value(request: HttpRequest, template: schema.Template, name: str):
     row, column = None, ""
     if rest:
         row_text, _, column = rest.partition("|")
-        row = int(row_text) if row_text.isdigit() else None
+        row = posted_number(row_text)
     field = template.field(path)
     target = field.column(column) if field.type == "table" else field
     if target.type == "multiple_choice":
@@ -247,10 +250,11 @@ def rows(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     extraction = _extraction_for(request, review, pk)
     path = request.POST.get("path", "")
     try:
-        if request.POST.get("delete", "").isdigit():
-            services.delete_row(
-                extraction=extraction, path=path, row=int(request.POST["delete"]), user=request.user
-            )
+        if "delete" in request.POST:
+            row = posted_number(request.POST["delete"])
+            if row is None:
+                raise ValidationError("Choose a row to delete.", code="no_row")
+            services.delete_row(extraction=extraction, path=path, row=row, user=request.user)
         else:
             services.add_row(extraction=extraction, path=path, user=request.user)
     except (KeyError, ValidationError) as error:
@@ -401,19 +405,18 @@ def take(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if consensus is None:
         raise Http404("Start the consensus first.")
     consensus = _extraction_for(request, review, consensus.pk)
-    source_id = request.POST.get("source", "")
-    if not source_id.isdigit():
+    source_id = posted_number(request.POST.get("source", ""))
+    if source_id is None:
         raise Http404("No such extraction.")
     source = get_object_or_404(
-        study.extractions.filter(kind=Extraction.Kind.INDEPENDENT), pk=int(source_id)
+        study.extractions.filter(kind=Extraction.Kind.INDEPENDENT), pk=source_id
     )
-    row = request.POST.get("row", "")
     try:
         services.take_value(
             consensus=consensus,
             source=source,
             path=request.POST.get("path", ""),
-            row=int(row) if row.isdigit() else None,
+            row=posted_number(request.POST.get("row", "")),
             column=request.POST.get("column", ""),
             user=request.user,
         )
@@ -476,16 +479,18 @@ def template_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     current = template.current
     definition = current.definition if current else {}
     editable = review.membership.is_lead and not template.is_builtin
-    add_form = AddFieldForm(request.POST or None, definition=definition, prefix="add")
+    action = request.POST.get("action")
+    add_form = AddFieldForm(
+        request.POST if action == "add" else None, definition=definition, prefix="add"
+    )
     json_form = TemplateJsonForm(
-        request.POST or None,
+        request.POST if request.method == "POST" and action != "add" else None,
         initial={"definition": json.dumps(definition, indent=2, ensure_ascii=False)},
         prefix="json",
     )
     if request.method == "POST":
         if not editable:
             raise PermissionDenied("Only a lead can edit this review's own templates.")
-        action = request.POST.get("action")
         form = add_form if action == "add" else json_form
         if form.is_valid():
             try:

@@ -98,6 +98,12 @@ def is_digits(value: str) -> bool:
     return value.isascii() and value.isdigit()
 
 
+def posted_number(value: str) -> int | None:
+    """A row number or id posted by a form, or None for anything else ("²", a word, or a
+    5,000-digit number would otherwise end in a server error at int())."""
+    return int(value) if is_digits(value) and len(value) <= 9 else None
+
+
 # --- identifiers --------------------------------------------------------------------------
 
 _DOI = re.compile(r"10\.\d{4,9}/\S+")

@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from reviewmgr import deduplication
+from reviewmgr.importers.normalise import posted_number
 from reviewmgr.models import DuplicateGroup, Membership, Record
 from reviewmgr.permissions import get_review_for_user
 
@@ -70,7 +71,8 @@ def duplicate_decide(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     action = request.POST.get("action")
     if action == "merge":
         chosen = request.POST.get("primary", "")
-        primary = group.records.filter(pk=int(chosen)).first() if chosen.isdigit() else None
+        number = posted_number(chosen)
+        primary = group.records.filter(pk=number).first() if number is not None else None
         try:
             deduplication.merge_group(group=group, user=request.user, primary=primary)
         except ValidationError as error:

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from reviewmgr.importers.normalise import posted_number
 from reviewmgr.models import Membership
 from reviewmgr.permissions import get_review_for_user
 from screening import prioritisation, services
@@ -146,7 +147,7 @@ def withdraw(request: HttpRequest, slug: str, stage: str, record_id: int) -> Htt
     decision = get_object_or_404(
         state.record.decisions.select_related("reviewer"),
         stage=stage,
-        pk=int(chosen) if chosen.isdigit() else 0,
+        pk=posted_number(chosen) or 0,
     )
     try:
         services.withdraw_decision(

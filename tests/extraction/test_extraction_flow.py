@@ -103,6 +103,35 @@ def test_the_overview_writes_only_when_the_included_records_changed(client, revi
     assert list(Study.objects.values_list("record_id", flat=True)) == [second.pk]
 
 
+def test_the_overview_costs_as_many_queries_for_six_studies_as_for_two(
+    client, review, lead, extractors
+):
+    """The main extraction page, with agreement between extractors, must not query once
+    per study (templates, records' reviews)."""
+    client.force_login(lead)
+    overview = reverse("extraction:overview", args=[review.slug])
+
+    def add_studies(count):
+        for n in range(count):
+            include_at_full_text(review, f"PRP study {review.records.count() + n}")
+        services.sync_studies(review=review)
+        for study in Study.objects.filter(review=review, extractions__isnull=True):
+            for person in extractors:
+                services.start_extraction(study=study, extractor=person)
+        Extraction.objects.filter(study__review=review).update(complete=True, values=ANIMAL_STUDY)
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get(overview)
+        assert "Agreement between extractors" in page.content.decode()
+        return len(captured)
+
+    add_studies(2)
+    two = queries()
+    add_studies(4)
+    assert queries() == two
+
+
 def test_an_answer_saves_as_it_is_typed_and_a_bad_one_says_what_is_wrong(
     client, review, study, extractors
 ):
@@ -435,3 +464,124 @@ def test_extraction_pages_keep_outsiders_and_other_roles_out(
         reverse("extraction:template", args=[review.slug, own.pk]), {"action": "json"}
     )
     assert response.status_code == 403
+
+
+def test_odd_row_posts_get_a_message_and_change_nothing(client, review, study, extractors):
+    """Row numbers that are not numbers, and fields that are not tables, are refused with a
+    message; a plain answer is never treated as a list of rows."""
+    first, _ = extractors
+    extraction = services.start_extraction(study=study, extractor=first)
+    fill(extraction, first, {"study.country": "Spain", "study.sample_size": "24"})
+    client.force_login(first)
+    rows = reverse("extraction:rows", args=[review.slug, extraction.pk])
+    for data in (
+        {"path": "study.country", "delete": "0"},
+        {"path": "study.sample_size", "delete": "0"},
+        {"path": "cytokines.measurements", "delete": "²"},
+        {"path": "cytokines.measurements", "delete": "9" * 5000},
+        {"path": "no.such_table"},
+    ):
+        response = client.post(rows, data, follow=True)
+        assert response.status_code == 200, data
+        assert list(response.context["messages"]), data
+    save = reverse("extraction:save", args=[review.slug, extraction.pk])
+    name = "cytokines.measurements|²|mean"
+    response = client.post(
+        save, {name: "3"}, headers={"HX-Request": "true", "HX-Trigger-Name": name}
+    )
+    assert response.status_code < 500
+    extraction.refresh_from_db()
+    assert extraction.values["study.country"] == "Spain"
+    assert extraction.values["study.sample_size"] == 24
+
+
+def test_taking_an_unknown_column_or_an_odd_row_is_refused(client, review, lead, study, extractors):
+    a, _ = complete_pair(study, extractors)
+    services.add_row(extraction=a, path="cytokines.measurements", user=a.extractor)
+    consensus = services.start_consensus(study=study, user=lead)
+    before = dict(consensus.values)
+    client.force_login(lead)
+    take = reverse("extraction:take", args=[review.slug, study.pk])
+    for data in (
+        {"source": a.pk, "path": "cytokines.measurements", "row": "0", "column": "nonexistent"},
+        {"source": a.pk, "path": "cytokines.measurements", "row": "²", "column": "mean"},
+        {"source": "²", "path": "study.country"},
+    ):
+        response = client.post(take, data, follow=True)
+        assert response.status_code in (200, 404), data
+    consensus.refresh_from_db()
+    assert consensus.values == before
+    assert not consensus.edits.filter(column="nonexistent").exists()
+
+
+def test_clearing_a_risk_of_bias_judgement_takes_back_complete(study, extractors):
+    first, _ = extractors
+    extraction = services.start_extraction(study=study, extractor=first)
+    fill(extraction, first, ANIMAL_STUDY)
+    judged = {d.key: "low" for d in services.tool_for(extraction).domains}
+    services.save_risk_of_bias(
+        extraction=extraction, tool="syrcle", judgements=judged, quotes={}, user=first
+    )
+    services.mark_complete(extraction=extraction)
+    services.save_risk_of_bias(
+        extraction=extraction,
+        tool="syrcle",
+        judgements={**judged, "random_housing": ""},
+        quotes={},
+        user=first,
+    )
+    extraction.refresh_from_db()
+    assert not extraction.complete
+    with pytest.raises(ValidationError, match="Random housing"):
+        services.mark_complete(extraction=extraction)
+
+
+def test_a_reopened_consensus_moves_to_the_current_form(review, lead, study, extractors):
+    builtin = services.config_for(review).template
+    own = services.create_template(review=review, name="Our form", user=lead, copy_of=builtin)
+    config = services.config_for(review)
+    config.template = own
+    config.save()
+    complete_pair(study, extractors)
+    consensus = services.start_consensus(study=study, user=lead)
+    services.take_value(
+        consensus=consensus,
+        source=study.extractions.get(extractor=extractors[0]),
+        path="study.sample_size",
+        user=lead,
+    )
+    services.finalise_consensus(consensus=consensus, user=lead)
+    definition = own.current.definition
+    study_section = next(s for s in definition["sections"] if s["key"] == "study")
+    study_section["fields"].append({"key": "setting", "label": "Setting", "type": "short_text"})
+    services.publish_template_version(template=own, definition=definition, user=lead)
+    consensus.refresh_from_db()
+    assert consensus.template_version.number == 1  # final: left as it was
+
+    services.reopen_consensus(consensus=consensus, user=lead)
+    consensus.refresh_from_db()
+    assert consensus.template_version == own.current
+    assert consensus.values["study.sample_size"] == 24
+    services.save_value(extraction=consensus, path="study.setting", raw="Clinic", user=lead)
+
+
+def test_an_extractor_whose_role_was_removed_can_no_longer_edit(client, review, study, extractors):
+    first, _ = extractors
+    extraction = services.start_extraction(study=study, extractor=first)
+    Membership.objects.filter(review=review, user=first).update(
+        is_extractor=False, is_reviewer=True
+    )
+    client.force_login(first)
+    response = autosave(client, review, extraction, "study.country", "Spain")
+    assert response.status_code == 403
+    extraction.refresh_from_db()
+    assert "study.country" not in extraction.values
+
+
+def test_a_failed_field_keeps_the_json_editor_filled(client, review, lead):
+    own = services.create_template(review=review, name="Ours", user=lead)
+    client.force_login(lead)
+    url = reverse("extraction:template", args=[review.slug, own.pk])
+    page = client.post(url, {"action": "add", "add-label": ""}).content.decode()
+    assert "This field is required." in page
+    assert "&quot;name&quot;: &quot;Ours&quot;" in page  # the JSON editor keeps the definition

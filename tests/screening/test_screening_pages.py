@@ -363,6 +363,17 @@ def test_lead_withdraws_a_decision_so_another_reviewer_takes_the_record(
     assert forbidden.status_code == 403
 
 
+def test_a_lead_posting_an_odd_decision_number_gets_not_found(
+    client, review, records, lead, reviewer
+):
+    services.record_decision(record=records[0], reviewer=reviewer, stage=TA, verdict="include")
+    client.force_login(lead)
+    withdraw = reverse("screening:withdraw", args=[review.slug, TA, records[0].pk])
+    for odd in ("²", "9" * 5000, "-1", "one"):
+        assert client.post(withdraw, {"decision": odd}).status_code == 404, odd
+    assert Decision.objects.filter(record=records[0]).count() == 1
+
+
 def test_a_reviewer_overtaken_by_two_others_is_moved_on_with_a_message(
     client, review, records, reviewer, second_reviewer
 ):
