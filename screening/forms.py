@@ -1,6 +1,6 @@
 from django import forms
 
-from reviewmgr.forms import check_upload_size, split_keywords
+from reviewmgr.forms import split_keywords
 from screening import services
 from screening.models import ScreeningConfig, Verdict
 
@@ -82,7 +82,6 @@ class FullTextForm(forms.Form):
         upload = self.cleaned_data.get("pdf")
         if upload is None:
             return upload
-        check_upload_size(upload)
         services.check_pdf(upload)
         return upload
 

@@ -13,6 +13,7 @@ retraining on decisions is not (well under a second).
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -282,11 +283,24 @@ RECALL_TARGET = 0.95
 CONFIDENCE = 0.95
 
 
+STOPPING_CACHE_SECONDS = 24 * 60 * 60
+
+
 def stopping_test_for(review: Review, stage: str, history: list[bool]) -> StoppingEstimate:
-    n_total = RecordScreening.objects.filter(review=review, stage=stage).count()
-    return stopping_test(
-        history, max(n_total, len(history)), recall_target=RECALL_TARGET, confidence=CONFIDENCE
-    )
+    """The stopping test on `history`, kept in the cache for that exact history: the test
+    costs seconds on a large review (one hypergeometric CDF per window, about 18 times over
+    for the recall bound), and the dashboard is viewed far more often than it changes."""
+    n_total = max(RecordScreening.objects.filter(review=review, stage=stage).count(), len(history))
+    fingerprint = hashlib.blake2b(np.packbits(np.asarray(history, dtype=bool)).tobytes())
+    fingerprint.update(f"{len(history)}:{n_total}:{RECALL_TARGET}:{CONFIDENCE}".encode())
+    key = f"screening:stopping:{review.pk}:{stage}:{fingerprint.hexdigest()}"
+    estimate = cache.get(key)
+    if estimate is None:
+        estimate = stopping_test(
+            history, n_total, recall_target=RECALL_TARGET, confidence=CONFIDENCE
+        )
+        cache.set(key, estimate, STOPPING_CACHE_SECONDS)
+    return estimate
 
 
 def stopping_estimate(review: Review, stage: str = Stage.TITLE_ABSTRACT) -> StoppingEstimate:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef
@@ -514,12 +513,9 @@ def _carry(decision: Decision, primary_id: int, config: ScreeningConfig) -> None
 def check_pdf(upload) -> None:
     """A PDF within the upload limit that starts with its header; a page that merely holds one
     further on (a saved web page, an HTML/PDF polyglot) is refused, as it could be read as HTML."""
-    limit = settings.REVIEWMGR_MAX_UPLOAD_BYTES
-    if upload.size > limit:
-        raise ValidationError(
-            f"The PDF is {upload.size / 2**20:.1f} MB; the limit is {limit / 2**20:.0f} MB.",
-            code="too_large",
-        )
+    from reviewmgr.forms import check_upload_size
+
+    check_upload_size(upload)
     head = upload.read(1024)
     upload.seek(0)
     if not head.lstrip(b" \t\r\n\f").startswith(b"%PDF-"):

@@ -56,7 +56,10 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
 def _test_settings(settings, tmp_path):
     from django.core.cache import cache
 
+    from screening import prioritisation
+
     cache.clear()  # progress, claims and counts must not leak from one test into another
+    prioritisation._fitted.clear()  # nor a ranker fitted on another test's records
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}

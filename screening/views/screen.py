@@ -67,7 +67,7 @@ def _screen_context(request, review, stage, state, form=None, error="") -> dict:
 
 
 # Refusals that mean "someone else got there first", not "you did something wrong".
-OVERTAKEN = {"enough_decisions", "resolved"}
+OVERTAKEN = {"enough_decisions", "resolved", "stopped"}
 
 
 def _render_screen(request, context) -> HttpResponse:

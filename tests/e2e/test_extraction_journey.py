@@ -151,3 +151,27 @@ def test_an_answer_typed_just_before_a_click_is_saved_first(page, live_server, i
     page.unroute("**/save/")
     page.goto(form_url)
     expect(field(page, "Funding")).to_have_value("None declared")
+
+
+def test_an_answer_whose_save_failed_is_sent_again_before_leaving(page, live_server, included):
+    """The server refuses a save (it is being restarted): the click that would leave waits,
+    the page says nothing was saved, and the next click sends the answer again first."""
+    log_in(page, live_server, "reviewer1", PASSWORD)
+    page.goto(f"{live_server.url}/reviews/{included.slug}/extraction/")
+    page.get_by_role("button", name="Extract").click()
+    form_url = page.url
+
+    def unavailable(route):
+        route.fulfill(status=503, body="<h1>Unavailable</h1><p>Nothing was saved.</p>")
+
+    page.route("**/save/", unavailable)
+    field(page, "Funding").press_sequentially("None declared", delay=0)
+    page.get_by_role("link", name="← Studies").click()
+    expect(page.get_by_role("alert")).to_contain_text("Nothing was saved")
+    expect(page).to_have_url(form_url)
+
+    page.unroute("**/save/")
+    page.get_by_role("link", name="← Studies").click()
+    expect(page).to_have_url(re.compile(r"/extraction/$"))
+    page.goto(form_url)
+    expect(field(page, "Funding")).to_have_value("None declared")

@@ -252,6 +252,27 @@ def test_the_stopping_estimate_follows_the_teams_decisions(mixed_review, reviewe
     assert 0 < estimate.estimated_recall <= 1
 
 
+def test_the_stopping_test_runs_again_only_when_the_decisions_changed(
+    mixed_review, reviewer, monkeypatch
+):
+    """It takes seconds on a large review: a dashboard viewed again shows the kept result."""
+    runs = []
+    real = prioritisation.stopping_test
+
+    def counted(*args, **kwargs):
+        runs.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(prioritisation, "stopping_test", counted)
+    screen_all_in_queue_order(mixed_review, reviewer, 3)
+    first = prioritisation.stopping_estimate(mixed_review)
+    assert prioritisation.stopping_estimate(mixed_review) == first
+    assert len(runs) == 1
+    screen_all_in_queue_order(mixed_review, reviewer, 1)
+    assert prioritisation.stopping_estimate(mixed_review).n_screened == 4
+    assert len(runs) == 2
+
+
 def test_stopping_is_logged_with_the_rule_its_parameters_and_the_estimate(
     mixed_review, lead, reviewer
 ):

@@ -625,6 +625,10 @@ def test_changes_aimed_at_another_reviews_objects_are_not_found_and_change_nothi
     foreign = make_record(other, "Someone else's record")
     membership = add_member(other, world.reviewer, Membership.Role.REVIEWER)
     group = DuplicateGroup.objects.create(review=other, score=0.9, reasons=[])
+    screening.sync_screening_rows(review=other)
+    foreign_decision = screening.record_decision(
+        record=foreign, reviewer=world.reviewer, stage="ta", verdict="include"
+    )
     client.force_login(lead)
     mine = world.review.slug
     before = database_state()
@@ -636,9 +640,9 @@ def test_changes_aimed_at_another_reviews_objects_are_not_found_and_change_nothi
         ("reviewmgr:batch_delete", [mine, foreign.batch_id], {}),
     ):
         assert client.post(reverse(name, args=args), data).status_code == 404, name
-    conflict_decision = Decision.objects.get(record=world.conflict, reviewer=world.reviewer)
     withdraw = reverse("screening:withdraw", args=[mine, "ft", world.ft_conflict.pk])
-    assert client.post(withdraw, {"decision": conflict_decision.pk}).status_code == 404
+    assert client.post(withdraw, {"decision": foreign_decision.pk}).status_code == 404
+    assert Decision.objects.filter(pk=foreign_decision.pk).exists()
     assert database_state() == before
 
 

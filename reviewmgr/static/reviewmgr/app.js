@@ -114,6 +114,7 @@
   const unsent = new Set();
   let saving = 0;
   let failed = false;
+  let waiting = null; // the click to carry out once the saves are in; the latest one wins
 
   function autosaving(element) {
     return element instanceof Element && element.matches('[hx-post][hx-trigger~="changed"]');
@@ -124,16 +125,19 @@
   }
 
   function afterSaves(then) {
+    const already = waiting !== null;
+    waiting = then;
+    if (already) return; // a second click while waiting replaces the first, never doubles it
     failed = false;
     unsent.forEach(function (field) {
       htmx.trigger(field, "change");
     });
     const wait = window.setInterval(function () {
-      if (failed) {
+      if (failed || !pending()) {
         window.clearInterval(wait);
-      } else if (!pending()) {
-        window.clearInterval(wait);
-        then();
+        const next = waiting;
+        waiting = null;
+        if (!failed) next();
       }
     }, 50);
   }
@@ -151,7 +155,11 @@
   document.body.addEventListener("htmx:afterRequest", function (event) {
     if (!autosaving(event.detail.elt)) return;
     saving = Math.max(0, saving - 1);
-    if (!event.detail.successful) failed = true;
+    if (!event.detail.successful) {
+      failed = true;
+      // still unsaved: the next click tries again, and closing the page still asks
+      if (document.body.contains(event.detail.elt)) unsent.add(event.detail.elt);
+    }
   });
 
   document.addEventListener("submit", function (event) {
