@@ -12,3 +12,4 @@ class ScreeningConfig(AppConfig):
         signals.duplicates_merged.connect(receivers.on_duplicates_merged)
         signals.duplicates_unmerged.connect(receivers.on_duplicates_unmerged)
         signals.known_relevant_changed.connect(receivers.on_known_relevant_changed)
+        signals.batch_version_changed.connect(receivers.on_batch_version_changed)

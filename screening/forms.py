@@ -48,6 +48,7 @@ class ScreeningConfigForm(forms.ModelForm):
             "maybe_advances",
             "exclusion_reasons",
             "reasons_required_at_title_abstract",
+            "full_text_reasons_must_agree",
             "order",
             "retrain_every",
             "exploration",
@@ -98,6 +99,22 @@ class StoppingForm(forms.Form):
     note = forms.CharField(
         required=False,
         max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 2}),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Note for the log",
         help_text="Why the team decided this (kept in the log with the estimate).",
+        error_messages={"max_length": "The note is too long (2,000 characters at most)."},
     )
+
+    def __init__(self, *args, note_required: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.note_required = note_required
+
+    def clean_note(self) -> str:
+        note = self.cleaned_data["note"].strip()
+        if self.note_required and not note:
+            raise forms.ValidationError(
+                "Write a note for the log: why the team stops now. It is kept with the "
+                "estimate for the methods section.",
+                code="note_required",
+            )
+        return note

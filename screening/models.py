@@ -52,13 +52,21 @@ class ScreeningConfig(models.Model):
     )
     blind = models.BooleanField(
         default=True,
-        help_text="A reviewer never sees another's decision on a record before it is resolved.",
+        help_text="While a stage is blind, a reviewer sees only their own decisions and "
+        "progress, and their queue is ordered from their own decisions; leads see everything. "
+        "A stage stops being blind when it ends; switching this off unblinds every stage. "
+        "Both are logged.",
     )
     maybe_advances = models.BooleanField(
         default=True, help_text="Records all reviewers call 'maybe' go on to full text."
     )
     exclusion_reasons = models.JSONField(default=list, blank=True)
     reasons_required_at_title_abstract = models.BooleanField(default=False)
+    full_text_reasons_must_agree = models.BooleanField(
+        default=True,
+        help_text="At full text, two exclusions for different reasons are a conflict that a "
+        "lead resolves with one agreed reason (the one PRISMA reports).",
+    )
 
     class Meta:
         constraints = [
@@ -92,9 +100,17 @@ class RecordScreeningQuerySet(models.QuerySet):
         decided = Decision.objects.filter(
             record_id=OuterRef("record_id"), stage=stage, reviewer=reviewer
         )
-        return self.filter(stage=stage, status=RecordScreening.Status.AWAITING).filter(
+        rows = self.filter(stage=stage, status=RecordScreening.Status.AWAITING).filter(
             ~Exists(decided)
         )
+        if stage == Stage.FULL_TEXT:
+            rows = rows.exclude(record__full_text__not_retrieved=True)
+        return rows
+
+    def not_retrieved(self) -> RecordScreeningQuerySet:
+        """Full-text rows whose report could not be obtained (PRISMA 2020: "reports not
+        retrieved"): out of the full-text queues and counts until someone uploads the PDF."""
+        return self.filter(stage=Stage.FULL_TEXT, record__full_text__not_retrieved=True)
 
     def by_priority(self) -> RecordScreeningQuerySet:
         return self.order_by("-priority", "record_id")
@@ -137,6 +153,61 @@ class RecordScreening(models.Model):
 
     def __str__(self) -> str:
         return f"{self.record_id} at {self.stage}: {self.status} {self.outcome}".strip()
+
+
+class ReviewerPriority(models.Model):
+    """A reviewer's own place for a record in their queue at a stage, while screening is blind.
+
+    Ranked from that reviewer's decisions only (see `screening.prioritisation`), so the order
+    in which records reach a reviewer cannot tell how another reviewer decided. A row is
+    dropped once its reviewer decides the record or the record stops waiting for decisions,
+    so the queue reads the top of one index without passing over settled records.
+    """
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="+")
+    stage = models.CharField(max_length=2, choices=Stage)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="+")
+    priority = models.FloatField(help_text="Higher is screened sooner.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["record", "stage", "reviewer"], name="screening_priority_one_per_reviewer"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["review", "stage", "reviewer", "-priority", "record"],
+                name="screening_reviewer_queue",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer_id} {self.record_id} at {self.stage}: {self.priority}"
+
+
+class Unblinding(models.Model):
+    """The moment a blind stage ended: every record that was started there is settled.
+
+    A stage is blind while the review's screening is blind (`ScreeningConfig.blind`, which
+    only a lead changes) and it has no row here. Each row is also in the audit log; a row is
+    removed (and that logged) when new records arrive at the stage.
+    """
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="unblindings")
+    stage = models.CharField(max_length=2, choices=Stage)
+    unblinded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["review", "stage"], name="screening_unblinded_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_stage_display()} unblinded on {self.unblinded_at:%Y-%m-%d}"
 
 
 class Decision(models.Model):

@@ -20,3 +20,8 @@ def on_duplicates_unmerged(sender, *, group, record_ids, **kwargs) -> None:
 
 def on_known_relevant_changed(sender, *, review, **kwargs) -> None:
     prioritisation.request_ranking(review, force=True)
+
+
+def on_batch_version_changed(sender, *, batch, **kwargs) -> None:
+    services.follow_batch_version(batch=batch)
+    prioritisation.request_ranking(batch.review, force=True)

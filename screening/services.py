@@ -14,9 +14,9 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from reviewmgr import audit, bulk
-from reviewmgr.models import Record, Review
-from screening import prioritisation, queue
+from reviewmgr import audit, bulk, permissions
+from reviewmgr.models import ImportBatch, Record, Review
+from screening import blinding, prioritisation, queue
 from screening.models import (
     Decision,
     FullText,
@@ -26,6 +26,7 @@ from screening.models import (
     ScreeningEvent,
     Stage,
     StoppingDecision,
+    Unblinding,
     Verdict,
 )
 
@@ -44,11 +45,22 @@ DEFAULT_EXCLUSION_REASONS = [
 ]
 
 
+CONFIG_KEY = "screening_config"
+
+
 def config_for(review: Review) -> ScreeningConfig:
-    config, _ = ScreeningConfig.objects.get_or_create(
-        review=review, defaults={"exclusion_reasons": DEFAULT_EXCLUSION_REASONS}
-    )
-    return config
+    """The review's screening settings, made with the defaults on first use. Read once per
+    request (see `permissions.remember`): the queue, the blind rule and the services of one
+    request all ask for them."""
+
+    def read() -> ScreeningConfig:
+        config, _ = ScreeningConfig.objects.get_or_create(
+            review=review, defaults={"exclusion_reasons": DEFAULT_EXCLUSION_REASONS}
+        )
+        config.review = review
+        return config
+
+    return permissions.remember(review, CONFIG_KEY, read)
 
 
 SETTINGS_FIELDS = frozenset(
@@ -75,6 +87,7 @@ def update_screening_settings(*, review: Review, user, **fields) -> ScreeningCon
         if getattr(config, name) != value:
             before[name], after[name] = getattr(config, name), value
             setattr(config, name, value)
+    permissions.forget(review, CONFIG_KEY)
     if after:
         config.save(update_fields=list(after))
         audit.log(
@@ -87,7 +100,44 @@ def update_screening_settings(*, review: Review, user, **fields) -> ScreeningCon
             summary=f"{audit.name_of(user)} changed the screening settings: "
             f"{', '.join(name.replace('_', ' ') for name in after)}.",
         )
+    if "blind" in after:
+        _log_blindness(review, user, blind=after["blind"])
+    if "full_text_reasons_must_agree" in after:
+        _rederive_settled(review, Stage.FULL_TEXT, config)
     return config
+
+
+def _rederive_settled(review: Review, stage: str, config: ScreeningConfig) -> None:
+    """After a change of what counts as agreement: every record with all its decisions is
+    judged again (in conflict, or agreed), each under its lock."""
+    settled = RecordScreening.objects.for_stage(review, stage).exclude(
+        status=RecordScreening.Status.AWAITING
+    )
+    for state in settled.select_for_update().order_by("pk"):
+        _refresh(state, config)
+
+
+def _log_blindness(review: Review, user, *, blind: bool) -> None:
+    """Unblinding is never silent: its own event says who did it and what it means."""
+    if blind:
+        summary = (
+            f"{audit.name_of(user)} made screening blind: reviewers see only their own "
+            "decisions until a stage ends."
+        )
+    else:
+        summary = (
+            f"{audit.name_of(user)} unblinded screening: reviewers now see each other's "
+            "decisions, the team's counts and outcomes."
+        )
+    audit.log(
+        review=review,
+        actor=user,
+        action=audit.Action.SCREENING_REBLINDED if blind else audit.Action.SCREENING_UNBLINDED,
+        target=audit.Target("Screening", "stage"),
+        before={"blind": not blind},
+        after={"blind": blind},
+        summary=summary,
+    )
 
 
 def sync_screening_rows(*, review: Review) -> int:
@@ -101,6 +151,7 @@ def sync_screening_rows(*, review: Review) -> int:
     missing = (
         Record.objects.for_review(review)
         .unique()
+        .new_searches()
         .filter(
             ~Exists(
                 RecordScreening.objects.filter(record=OuterRef("pk"), stage=Stage.TITLE_ABSTRACT)
@@ -129,7 +180,30 @@ def sync_screening_rows(*, review: Review) -> int:
         review=review, record__duplicate_of__isnull=False, decision_count=0
     ).delete()
     queue.forget_counts(review.pk)
+    if rows:
+        _reblind_on_new_records(review, len(rows))
     return len(rows)
+
+
+def _reblind_on_new_records(review: Review, added: int) -> None:
+    """New records reopen an ended stage: it is blind again, and the log says so."""
+    ended = Unblinding.objects.filter(review=review)
+    stages = sorted(ended.values_list("stage", flat=True))
+    if not stages:
+        return
+    ended.delete()
+    blinding.forget_ended_stages(review)
+    labels = " and ".join(Stage(stage).label.lower() for stage in stages)
+    audit.log(
+        review=review,
+        actor=None,
+        action=audit.Action.SCREENING_REBLINDED,
+        target=audit.Target("Screening", "stage"),
+        before={"unblinded": stages},
+        after={"unblinded": [], "records_added": added},
+        summary=f"{added} new record{'s' if added != 1 else ''} arrived: {labels} screening "
+        "is blind again until every record there is settled.",
+    )
 
 
 def _decision_values(decision: Decision) -> dict:
@@ -146,35 +220,132 @@ def _at_stage(stage: str) -> str:
 
 
 def _lock_state(record: Record, stage: str) -> RecordScreening:
-    state = RecordScreening.objects.select_for_update().filter(record=record, stage=stage).first()
+    """The record's state at `stage`, locked until the transaction ends, with
+    `resolved_by_lead` (whether a lead's resolution exists) read in the same query."""
+    resolution = Resolution.objects.filter(record_id=OuterRef("record_id"), stage=stage)
+    state = (
+        RecordScreening.objects.select_for_update(of=("self",))
+        .filter(record=record, stage=stage)
+        .annotate(resolved_by_lead=Exists(resolution))
+        .first()
+    )
     if state is None:
         label = Stage(stage).label.lower()
         raise ValidationError(f"This record is not at the {label} stage.", code="wrong_stage")
     return state
 
 
-def _refresh(state: RecordScreening, config: ScreeningConfig) -> RecordScreening:
-    """Derive the state from the decisions and resolution that exist; the caller holds the lock."""
-    verdicts = list(
-        Decision.objects.filter(record_id=state.record_id, stage=state.stage).values_list(
-            "verdict", flat=True
+def _refresh(
+    state: RecordScreening,
+    config: ScreeningConfig,
+    *,
+    withdrawn: int | None = None,
+    decided: list[tuple[int, str, str]] | None = None,
+) -> RecordScreening:
+    """Derive the state from the decisions and resolution that exist; the caller holds the lock.
+
+    `decided` ((reviewer id, verdict, reason) of every decision, as they now stand) spares
+    reading them again when the caller has them; a resolution is read only when the lock
+    found one, or when the caller made one since (no `resolved_by_lead` then).
+    """
+    if decided is None:
+        decided = list(
+            Decision.objects.filter(record_id=state.record_id, stage=state.stage).values_list(
+                "reviewer_id", "verdict", "reason"
+            )
         )
-    )
-    resolution = Resolution.objects.filter(record_id=state.record_id, stage=state.stage).first()
+    resolution = None
+    if getattr(state, "resolved_by_lead", True):
+        resolution = Resolution.objects.filter(record_id=state.record_id, stage=state.stage).first()
     old_status = state.status
-    state.decision_count = len(verdicts)
+    state.decision_count = len(decided)
     if resolution is not None:
         state.status, state.outcome = RecordScreening.Status.RESOLVED, resolution.verdict
-    elif len(verdicts) < state.required:
+    elif len(decided) < state.required:
         state.status, state.outcome = RecordScreening.Status.AWAITING, ""
-    elif len(set(verdicts)) == 1:
-        state.status, state.outcome = RecordScreening.Status.RESOLVED, verdicts[0]
+    elif _agreed(state.stage, decided, config):
+        state.status, state.outcome = RecordScreening.Status.RESOLVED, decided[0][1]
     else:
         state.status, state.outcome = RecordScreening.Status.CONFLICT, ""
     state.save(update_fields=["decision_count", "status", "outcome", "updated_at"])
     queue.count_change(state.review_id, state.stage, old_status, state.status)
+    deciders = {reviewer for reviewer, _, _ in decided}
+    queue.keep_places(state, deciders=deciders, was=old_status, withdrawn=withdrawn)
     _advance(state, config)
+    if state.status == RecordScreening.Status.RESOLVED and config.blind:
+        _unblind_if_stage_ended(config.review, state.stage)
     return state
+
+
+def _agreed(stage: str, decided: list[tuple[int, str, str]], config: ScreeningConfig) -> bool:
+    """Every decision the same; at full text, exclusions must also agree on the reason when
+    the review asks for it, so that PRISMA reports a reason both reviewers gave."""
+    if len({verdict for _, verdict, _ in decided}) != 1:
+        return False
+    if (
+        stage == Stage.FULL_TEXT
+        and decided[0][1] == Verdict.EXCLUDE
+        and config.full_text_reasons_must_agree
+    ):
+        return len({reason for _, _, reason in decided}) == 1
+    return True
+
+
+def _stage_ended(review: Review, stage: str) -> bool:
+    """Every record started at `stage` is settled and none waits for a first look (or the
+    lead stopped screening new records there). Full text ends only after title and abstract,
+    which may still send it records. A few indexed EXISTS queries."""
+    rows = RecordScreening.objects.for_stage(review, stage)
+    if rows.filter(status=RecordScreening.Status.CONFLICT).exists():
+        return False
+    waiting = rows.filter(status=RecordScreening.Status.AWAITING)
+    # While screening goes on, one probe of the queue's index answers; only after a stop
+    # are the waiting records read for one with a decision (a scan at 1M untouched records).
+    if not prioritisation.stopped(review, stage):
+        if waiting.exists():
+            return False
+    elif waiting.filter(decision_count__gt=0).exists():
+        return False
+    if stage == Stage.FULL_TEXT:
+        return Unblinding.objects.filter(review=review, stage=Stage.TITLE_ABSTRACT).exists()
+    return True
+
+
+def _unblind_if_stage_ended(review: Review, stage: str) -> None:
+    """The end of a blind stage unblinds it, and the audit log records when and why.
+
+    The stages that ended are read once per request (the queue needs them too); a stage
+    that ended meanwhile in another request is found by the unique row, not logged twice.
+    """
+    if stage in blinding.ended_stages(review) or not _stage_ended(review, stage):
+        return
+    ended = [stage]
+    if stage == Stage.TITLE_ABSTRACT and _stage_ended_after(review, Stage.FULL_TEXT):
+        ended.append(Stage.FULL_TEXT)
+    blinding.forget_ended_stages(review)
+    for done in ended:
+        _, created = Unblinding.objects.get_or_create(review=review, stage=done)
+        if not created:
+            continue
+        label = Stage(done).label
+        audit.log(
+            review=review,
+            actor=None,
+            action=audit.Action.SCREENING_UNBLINDED,
+            target=audit.Target(f"{label} screening", "stage"),
+            before={"stage": done, "blind": True},
+            after={"stage": done, "blind": False},
+            summary=f"{label} screening ended (every record started there is settled), so it "
+            "is no longer blind: reviewers now see each other's decisions at this stage.",
+        )
+
+
+def _stage_ended_after(review: Review, stage: str) -> bool:
+    """Whether `stage` ended too, now that the stage before it has (checked once)."""
+    if Unblinding.objects.filter(review=review, stage=stage).exists():
+        return False
+    rows = RecordScreening.objects.for_stage(review, stage)
+    return rows.exists() and not rows.exclude(status=RecordScreening.Status.RESOLVED).exists()
 
 
 def _advance(state: RecordScreening, config: ScreeningConfig) -> None:
@@ -196,7 +367,7 @@ def _advance(state: RecordScreening, config: ScreeningConfig) -> None:
             record_id=state.record_id, stage=Stage.FULL_TEXT, decision_count=0
         ).delete()
     if changed:
-        queue.forget_counts(state.review_id)
+        queue.forget_counts(state.review_id, [Stage.FULL_TEXT])
 
 
 def _check_decision(config: ScreeningConfig, stage: str, verdict: str, reason: str) -> None:
@@ -226,34 +397,40 @@ def record_decision(
     if verdict != Verdict.EXCLUDE:
         reason = ""
     if (
-        state.status == RecordScreening.Status.RESOLVED
-        and Resolution.objects.filter(record=record, stage=stage).exists()
+        stage == Stage.FULL_TEXT
+        and FullText.objects.filter(record=record, not_retrieved=True).exists()
     ):
         raise ValidationError(
-            "A lead has resolved this record; it can no longer change.", code="resolved"
+            "The full text of this record could not be obtained, so it is not screened "
+            "(reported as not retrieved); upload the PDF to screen it.",
+            code="not_retrieved",
         )
-    decision = Decision.objects.filter(record=record, stage=stage, reviewer=reviewer).first()
-    if (
-        decision is None
-        and state.decision_count == 0
-        and prioritisation.stopped(record.review, stage)
-    ):
-        raise ValidationError(
-            "The lead has stopped screening new records at this stage; "
-            "only records that already have a decision still need one.",
-            code="stopped",
-        )
-    if decision is None:
-        if state.decision_count >= state.required:
+    decisions = list(Decision.objects.filter(record=record, stage=stage))  # three at most
+    decision = next((d for d in decisions if d.reviewer_id == reviewer.pk), None)
+    if decision is not None:
+        _check_still_open(state, decision, decisions)
+        kind = ScreeningEvent.Kind.CHANGED
+        before = _decision_values(decision)
+    else:
+        if (
+            state.status != RecordScreening.Status.AWAITING
+            or state.decision_count >= state.required
+        ):
+            # One answer whether the others agreed, disagreed or a lead settled it: the
+            # refusal must not tell a blind reviewer how the record stands.
             raise ValidationError(
                 "This record already has all the decisions it needs.", code="enough_decisions"
             )
+        if state.decision_count == 0 and prioritisation.stopped(record.review, stage):
+            raise ValidationError(
+                "The lead has stopped screening new records at this stage; "
+                "only records that already have a decision still need one.",
+                code="stopped",
+            )
         decision = Decision(record=record, stage=stage, reviewer=reviewer)
+        decisions.append(decision)
         kind = ScreeningEvent.Kind.DECIDED
         before = None
-    else:
-        kind = ScreeningEvent.Kind.CHANGED
-        before = _decision_values(decision)
     decision.verdict, decision.reason, decision.note = verdict, reason, note
     decision.tags = sorted({tag.strip() for tag in tags if tag.strip()})
     decision.save()
@@ -267,10 +444,34 @@ def record_decision(
         reason=reason,
         note=note,
     )
-    _refresh(state, config)
+    _refresh(state, config, decided=[(d.reviewer_id, d.verdict, d.reason) for d in decisions])
     if stage == Stage.TITLE_ABSTRACT:
-        prioritisation.request_ranking(record.review, config=config)
+        prioritisation.request_ranking(record.review, config=config, reviewer=reviewer)
     return decision
+
+
+LOCKED_MESSAGE = (
+    "Your decision on this record can no longer be changed: another reviewer has decided it "
+    "too, so a change could follow their verdict. Ask a lead to reopen the record if you "
+    "made a mistake."
+)
+
+
+def _check_still_open(
+    state: RecordScreening, decision: Decision, decisions: list[Decision] | None = None
+) -> None:
+    """A reviewer may change or undo a decision only while no one else has decided the
+    record (and no lead has settled it). After that the decisions are locked and only a
+    lead reopens the record (by withdrawing a decision), so that no change can be steered by
+    knowing the other verdict. The refusal is the same whatever the others decided.
+    `decisions`: the record's decisions at the stage, when the caller read them."""
+    if decisions is None:
+        others = Decision.objects.filter(record_id=state.record_id, stage=state.stage)
+        taken = others.exclude(pk=decision.pk).exists()
+    else:
+        taken = any(other.pk != decision.pk for other in decisions)
+    if state.status != RecordScreening.Status.AWAITING or taken:
+        raise ValidationError(LOCKED_MESSAGE, code="locked")
 
 
 def _log_decision(record: Record, stage: str, reviewer, before: dict | None, after: dict) -> None:
@@ -299,17 +500,21 @@ def _log_decision(record: Record, stage: str, reviewer, before: dict | None, aft
 
 @transaction.atomic
 def withdraw_decision(*, record: Record, reviewer, stage: str, by=None) -> None:
-    """Undo: the reviewer's decision goes (into the history) while the record is unresolved.
+    """Undo: the reviewer's decision goes (into the history) while no one else has decided
+    the record (see `_check_still_open`).
 
-    A lead may do this for a reviewer (`by`) to hand the place to someone else.
+    A lead does it for a reviewer (`by`) to reopen a locked record: that reviewer, or
+    another, then decides it again.
     """
     config = config_for(record.review)
     state = _lock_state(record, stage)
-    if Resolution.objects.filter(record=record, stage=stage).exists():
+    if Resolution.objects.filter(record=record, stage=stage).exists() and by is not None:
         raise ValidationError(
             "A lead has resolved this record; it can no longer change.", code="resolved"
         )
     decision = Decision.objects.filter(record=record, stage=stage, reviewer=reviewer).first()
+    if decision is not None and by is None:
+        _check_still_open(state, decision)
     deleted, _ = Decision.objects.filter(record=record, stage=stage, reviewer=reviewer).delete()
     if deleted:
         _log_withdrawal(record, stage, reviewer, by, _decision_values(decision))
@@ -321,7 +526,7 @@ def withdraw_decision(*, record: Record, reviewer, stage: str, by=None) -> None:
             kind=ScreeningEvent.Kind.UNDONE,
             note=note,
         )
-        _refresh(state, config)
+        _refresh(state, config, withdrawn=reviewer.pk)
 
 
 def _log_withdrawal(record: Record, stage: str, reviewer, by, before: dict) -> None:
@@ -377,6 +582,7 @@ def resolve_record(
         reason=resolution.reason,
         note=note,
     )
+    state.resolved_by_lead = True
     _refresh(state, config)
     audit.log(
         review=record.review,
@@ -430,8 +636,8 @@ def add_reviewer(*, record: Record, lead, stage: str) -> RecordScreening:
 def restore_records(*, record_ids: Iterable[int]) -> None:
     """After a merge is undone: each former copy is screened on its own again, with the
     decisions it had before (the primary keeps those carried to it, in its history)."""
-    records = Record.objects.filter(pk__in=list(record_ids)).select_related("review")
-    for record in records:
+    records = Record.objects.filter(pk__in=list(record_ids)).new_searches()
+    for record in records.select_related("review"):
         config = config_for(record.review)
         state, _ = RecordScreening.objects.get_or_create(
             record=record,
@@ -439,6 +645,26 @@ def restore_records(*, record_ids: Iterable[int]) -> None:
             defaults={"required": config.reviewers_required, "review": record.review},
         )
         _refresh(RecordScreening.objects.select_for_update().get(pk=state.pk), config)
+
+
+@transaction.atomic
+def follow_batch_version(*, batch: ImportBatch) -> None:
+    """A batch marked as the previous version's included studies leaves screening (those
+    studies were screened for the previous version); marked as a new search, it enters it.
+    Refused once any of its records has a screening decision."""
+    if batch.version_role == ImportBatch.Version.PREVIOUS:
+        screened = Decision.objects.filter(record__batch=batch).values("record_id").distinct()
+        if screened.exists():
+            raise ValidationError(
+                f"{screened.count()} records of {batch.file_name or 'this batch'} were screened "
+                "already; only a batch nobody has screened can be the previous version's "
+                "studies.",
+                code="screened",
+            )
+        RecordScreening.objects.filter(record__batch=batch).delete()
+        queue.forget_counts(batch.review_id)
+    else:
+        sync_screening_rows(review=batch.review)
 
 
 def _chunks(ids: list[int], size: int = 5000):
@@ -553,9 +779,16 @@ def stop_screening(*, review: Review, stage: str, lead, note: str = "") -> Stopp
     """The team stops screening new records at a stage. Logged with the stopping rule, its
     parameters and its estimate at this moment (for the methods section). The product never
     excludes anything: records nobody has screened stay unscreened, and records with one
-    decision still go to a second reviewer before the stage closes."""
+    decision still go to a second reviewer before the stage closes. The note saying why is
+    required: a methods section must be able to report it."""
     if prioritisation.stopped(review, stage):
         raise ValidationError("Screening at this stage is already stopped.", code="already")
+    if not note.strip():
+        raise ValidationError(
+            "Write a note for the log: why the team stops now. It is kept with the estimate "
+            "for the methods section.",
+            code="note_required",
+        )
     return _log_stopping(review, stage, lead, note, StoppingDecision.Kind.STOPPED)
 
 
@@ -585,7 +818,7 @@ def _log_stopping(review: Review, stage: str, lead, note: str, kind: str) -> Sto
         summary=f"{audit.name_of(lead)} {'stopped' if stopped else 'resumed'} screening new "
         f"records at {_at_stage(stage)}" + (f": {note}" if note else "."),
     )
-    return StoppingDecision.objects.create(
+    decision = StoppingDecision.objects.create(
         review=review,
         stage=stage,
         kind=kind,
@@ -595,3 +828,5 @@ def _log_stopping(review: Review, stage: str, lead, note: str, kind: str) -> Sto
         estimate=prioritisation.estimate_as_dict(estimate),
         note=note,
     )
+    prioritisation.forget_stops(review)
+    return decision

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from screening.views import dashboard, fulltext, leads, screen
+from screening.views import dashboard, fulltext, history, leads, screen
 
 app_name = "screening"
 urlpatterns = [
@@ -19,6 +19,7 @@ urlpatterns = [
         "records/<str:stage>/<int:record_id>/add-reviewer/", leads.add_reviewer, name="add_reviewer"
     ),
     path("records/<str:stage>/<int:record_id>/withdraw/", leads.withdraw, name="withdraw"),
+    path("records/<int:record_id>/screening-history/", history.record_history, name="history"),
     path("fulltext/<int:record_id>/", fulltext.upload, name="fulltext_upload"),
     path("fulltext/<int:record_id>/pdf/", fulltext.pdf, name="fulltext_pdf"),
 ]

@@ -7,10 +7,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from reviewmgr.permissions import get_review_for_user
-from screening import prioritisation
+from screening import blinding, prioritisation
 from screening.agreement import agreement
 from screening.models import Decision, Ranking, Stage, StoppingDecision, Verdict
-from screening.queue import progress
 from screening.services import config_for
 
 CATEGORIES = (Verdict.INCLUDE, Verdict.MAYBE, Verdict.EXCLUDE)
@@ -90,6 +89,7 @@ def prioritisation_panel(review) -> dict:
     return {
         "stage": stage,
         "config": config_for(review),
+        "personal": prioritisation.ranked_per_reviewer(review),
         "ranking": Ranking.objects.filter(review=review).first(),
         "estimate": estimate,
         "estimated_remaining": remaining,
@@ -101,24 +101,27 @@ def prioritisation_panel(review) -> dict:
 
 def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     review = get_review_for_user(request, slug)
-    # While screening is blind, a reviewer's dashboard shows only their own work: the team's
-    # counts, agreement and stopping estimate move with each decision, so watching them after
-    # deciding a record would tell how the other reviewer decided it. Leads see everything.
-    team_shown = review.membership.is_lead or not config_for(review).blind
+    # While a stage is blind, a reviewer's dashboard shows only their own work there: the
+    # team's counts, agreement and stopping estimate move with each decision, so watching
+    # them after deciding a record would tell how the other reviewer decided it.
+    sight = blinding.sight_for(review)
     stages = [
         {
             "code": code,
             "label": label,
-            "progress": progress(review, request.user, code),
-            "agreement": agreement_rows(review, code) if team_shown else [],
+            "team_shown": sight.sees_team(code),
+            "progress": blinding.progress(review, request.user, code, sight),
+            "agreement": agreement_rows(review, code) if sight.sees_team(code) else [],
         }
         for code, label in Stage.choices
     ]
+    panel_shown = sight.sees_team(Stage.TITLE_ABSTRACT)
     context = {
         "review": review,
         "stages": stages,
-        "team_shown": team_shown,
-        "panel": prioritisation_panel(review) if team_shown else None,
+        "team_shown": all(stage["team_shown"] for stage in stages),
+        "blind_notice": blinding.BLIND_NOTICE,
+        "panel": prioritisation_panel(review) if panel_shown else None,
         "nav": "screening",
     }
     return render(request, "screening/dashboard.html", context)

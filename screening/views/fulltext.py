@@ -18,9 +18,10 @@ def upload(request: HttpRequest, slug: str, record_id: int) -> HttpResponse:
     review = get_review_for_user(request, slug)
     record = get_object_or_404(review.records, pk=record_id)
     form = FullTextForm(request.POST, request.FILES)
+    to_resolve = request.POST.get("back") == "resolve" and review.membership.is_lead
     if form.is_valid():
         try:
-            services.save_full_text(
+            full_text = services.save_full_text(
                 record=record,
                 user=request.user,
                 upload=form.cleaned_data["pdf"],
@@ -30,10 +31,21 @@ def upload(request: HttpRequest, slug: str, record_id: int) -> HttpResponse:
         except ValidationError as error:
             messages.error(request, error.messages[0])
         else:
-            messages.success(request, "Full text saved.")
+            if full_text.not_retrieved:
+                messages.success(
+                    request,
+                    f"Record {record.pk}: full text marked as not retrieved. It leaves the "
+                    "full-text queue until someone uploads the PDF.",
+                )
+                if not to_resolve:  # on with the queue
+                    return redirect("screening:screen", review.slug, Stage.FULL_TEXT)
+            else:
+                messages.success(request, "Full text saved.")
     else:
         problems = [problem for errors in form.errors.values() for problem in errors]
         messages.error(request, " ".join(problems) or "Choose a PDF.")
+    if to_resolve:
+        return redirect("screening:resolve", review.slug, Stage.FULL_TEXT, record.pk)
     return redirect("screening:screen_record", review.slug, Stage.FULL_TEXT, record.pk)
 
 

@@ -15,20 +15,29 @@ from reviewmgr.permissions import get_review_for_user
 from screening import prioritisation, services
 from screening.forms import ResolutionForm, ScreeningConfigForm, StoppingForm
 from screening.highlight import highlight
-from screening.models import RecordScreening, Resolution, ScreeningEvent, Stage
+from screening.models import FullText, RecordScreening, Resolution, ScreeningEvent, Stage
 from screening.views.common import stage_or_404, state_or_404
 
+AWAITING = RecordScreening.Status.AWAITING
+# Tab key: its label and the rows it shows. Reports not retrieved wait for a PDF, not for a
+# reviewer, so they have a tab of their own and are left out of the awaiting ones.
 STATUS_FILTERS = {
+    "all": ("All", lambda rows: rows),
     "second": (
         "Awaiting a second reviewer",
-        {"status": RecordScreening.Status.AWAITING, "decision_count__gte": 1},
+        lambda rows: rows.filter(status=AWAITING, decision_count__gte=1).exclude(
+            pk__in=rows.not_retrieved()
+        ),
     ),
     "unstarted": (
         "Not yet screened",
-        {"status": RecordScreening.Status.AWAITING, "decision_count": 0},
+        lambda rows: rows.filter(status=AWAITING, decision_count=0).exclude(
+            pk__in=rows.not_retrieved()
+        ),
     ),
-    "conflict": ("In conflict", {"status": RecordScreening.Status.CONFLICT}),
-    "resolved": ("Resolved", {"status": RecordScreening.Status.RESOLVED}),
+    "conflict": ("In conflict", lambda rows: rows.filter(status=RecordScreening.Status.CONFLICT)),
+    "resolved": ("Resolved", lambda rows: rows.filter(status=RecordScreening.Status.RESOLVED)),
+    "not_retrieved": ("Reports not retrieved", lambda rows: rows.not_retrieved()),
 }
 
 
@@ -41,7 +50,7 @@ def settings_view(request: HttpRequest, slug: str) -> HttpResponse:
         config = services.update_screening_settings(
             review=review, user=request.user, **form.cleaned_data
         )
-        if {"order", "exploration"} & set(form.changed_data):
+        if {"order", "exploration", "blind"} & set(form.changed_data):
             prioritisation.request_ranking(review, force=True, config=config)
         messages.success(request, "Screening settings saved.")
         return redirect("screening:settings", review.slug)
@@ -54,13 +63,14 @@ def status_list(request: HttpRequest, slug: str, stage: str) -> HttpResponse:
     review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
     stage = stage_or_404(stage)
     rows = RecordScreening.objects.for_stage(review, stage)
-    show = request.GET.get("show", "second")
-    label, lookup = STATUS_FILTERS.get(show, STATUS_FILTERS["second"])
-    states = rows.filter(**lookup).select_related("record").order_by("record_id")
+    shown = [key for key in STATUS_FILTERS if key != "not_retrieved" or stage == Stage.FULL_TEXT]
+    show = request.GET.get("show", "all")
+    if show not in shown:
+        show = "all"
+    label, select = STATUS_FILTERS[show]
+    states = select(rows).select_related("record").order_by("record_id")
     page = Paginator(states, 50).get_page(request.GET.get("page"))
-    tabs = [
-        (key, name, rows.filter(**look).count()) for key, (name, look) in STATUS_FILTERS.items()
-    ]
+    tabs = [(key, STATUS_FILTERS[key][0], STATUS_FILTERS[key][1](rows).count()) for key in shown]
     context = {
         "review": review,
         "stage": stage,
@@ -118,6 +128,7 @@ def resolve(request: HttpRequest, slug: str, stage: str, record_id: int) -> Http
         "resolution": Resolution.objects.filter(record=record, stage=stage).first(),
         "events": ScreeningEvent.objects.filter(record=record).select_related("actor"),
         "config": services.config_for(review),
+        "full_text": FullText.objects.filter(record=record).first(),
         "nav": "screening",
     }
     return render(request, "screening/resolve.html", context)
@@ -164,25 +175,65 @@ def withdraw(request: HttpRequest, slug: str, stage: str, record_id: int) -> Htt
     return redirect("screening:resolve", review.slug, stage, record_id)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def stopping(request: HttpRequest, slug: str, stage: str) -> HttpResponse:
-    """The lead stops screening new records at a stage, or resumes it; both are logged."""
+    """The lead stops screening new records at a stage, or resumes it; both are logged.
+
+    Stopping is asked for on a page of its own: it shows the stopping test's estimate (with a
+    warning while the test says keep screening) and takes a note for the log; resuming is one
+    click on the dashboard.
+    """
     review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
     stage = stage_or_404(stage)
-    form = StoppingForm(request.POST)
-    resume = request.POST.get("action") == "resume"
-    if form.is_valid():
-        act = services.resume_screening if resume else services.stop_screening
+    dashboard = reverse("screening:dashboard", args=[review.slug]) + "#stopping"
+    if request.method == "POST" and request.POST.get("action") == "resume":
+        form = StoppingForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, " ".join(form.errors.get("note", [])))
+            return redirect(dashboard)
         try:
-            act(review=review, stage=stage, lead=request.user, note=form.cleaned_data["note"])
+            services.resume_screening(
+                review=review, stage=stage, lead=request.user, note=form.cleaned_data["note"]
+            )
         except ValidationError as error:
             messages.error(request, error.messages[0])
         else:
-            done = "resumed" if resume else "stopped for records nobody has screened yet"
-            messages.success(request, f"{Stage(stage).label} screening {done}. Logged.")
-    else:
-        messages.error(request, "The note is too long (2,000 characters at most).")
-    return redirect(reverse("screening:dashboard", args=[review.slug]) + "#stopping")
+            messages.success(request, f"{Stage(stage).label} screening resumed. Logged.")
+        return redirect(dashboard)
+    stop = prioritisation.stopped(review, stage)
+    if stop is not None:
+        messages.info(request, "Screening of new records at this stage is already stopped.")
+        return redirect(dashboard)
+    form = StoppingForm(request.POST or None, note_required=True)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.stop_screening(
+                review=review, stage=stage, lead=request.user, note=form.cleaned_data["note"]
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                f"{Stage(stage).label} screening stopped for records nobody has screened yet. "
+                "Logged.",
+            )
+            return redirect(dashboard)
+    estimate = prioritisation.stopping_estimate(review, stage)
+    remaining = None
+    if estimate.estimated_relevant_total == estimate.estimated_relevant_total:  # not NaN
+        remaining = max(estimate.estimated_relevant_total - estimate.n_relevant_found, 0)
+    context = {
+        "review": review,
+        "stage": stage,
+        "stage_label": Stage(stage).label,
+        "estimate": estimate,
+        "estimated_remaining": remaining,
+        "unscreened": max(estimate.parameters.get("n_total", 0) - estimate.n_screened, 0),
+        "form": form,
+        "nav": "screening",
+    }
+    return render(request, "screening/stop_confirm.html", context)
 
 
 @require_POST

@@ -58,8 +58,8 @@ def mixed_review(review):
 
 
 def queue_titles(review, reviewer, n: int) -> list[str]:
-    rows = RecordScreening.objects.for_stage(review, TA).awaiting(reviewer, TA).by_priority()
-    return [state.record.title for state in rows.select_related("record")[:n]]
+    """The reviewer's queue as they get it (their own order while screening is blind)."""
+    return [state.record.title for state in queue.in_order(review, reviewer, TA, n)]
 
 
 def is_relevant(title: str) -> bool:
@@ -111,11 +111,30 @@ def test_the_queue_retrains_in_the_background_after_every_few_decisions(
     with django_capture_on_commit_callbacks(execute=True):
         services.record_decision(record=relevant, reviewer=reviewer, stage=TA, verdict="include")
 
+    assert Ranking.objects.filter(review=mixed_review).exists()
+    # the five other relevant records now lead the reviewer's queue
+    assert all(is_relevant(title) for title in queue_titles(mixed_review, reviewer, 5))
+
+
+def test_without_blind_mode_one_model_learns_from_the_whole_team(
+    mixed_review, reviewer, second_reviewer, django_capture_on_commit_callbacks
+):
+    config = services.config_for(mixed_review)
+    config.retrain_every, config.exploration, config.blind = 3, 0, False
+    config.save()
+    excluded = mixed_review.records.filter(title__in=IRRELEVANT_TITLES[:2])
+    relevant = mixed_review.records.get(title=RELEVANT_TITLES[3])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for record in excluded:
+            services.record_decision(record=record, reviewer=reviewer, stage=TA, verdict="exclude")
+        services.record_decision(record=relevant, reviewer=reviewer, stage=TA, verdict="include")
+
     ranking = Ranking.objects.get(review=mixed_review)
     assert not ranking.cold_start
     assert (ranking.relevant_labels, ranking.irrelevant_labels) == (1, 2)
-    # the five other relevant records now lead the reviewer's queue
-    assert all(is_relevant(title) for title in queue_titles(mixed_review, reviewer, 5))
+    # the other reviewer's queue learnt from the first reviewer's decisions
+    assert all(is_relevant(title) for title in queue_titles(mixed_review, second_reviewer, 5))
 
 
 def test_an_import_ranks_the_new_records_at_once(review, lead, django_capture_on_commit_callbacks):
@@ -301,7 +320,7 @@ def test_after_a_stop_only_records_with_one_decision_still_get_a_second(
             "record_id", flat=True
         )
     )
-    services.stop_screening(review=mixed_review, stage=TA, lead=lead)
+    services.stop_screening(review=mixed_review, stage=TA, lead=lead, note="Enough found")
 
     served = set()
     while (state := queue.next_record(mixed_review, second_reviewer, TA)) is not None:
@@ -321,7 +340,7 @@ def test_after_a_stop_only_records_with_one_decision_still_get_a_second(
 
 
 def test_the_lead_can_resume_screening_after_a_stop(mixed_review, lead, reviewer):
-    services.stop_screening(review=mixed_review, stage=TA, lead=lead)
+    services.stop_screening(review=mixed_review, stage=TA, lead=lead, note="Enough found")
     services.resume_screening(review=mixed_review, stage=TA, lead=lead, note="New search")
 
     assert queue.next_record(mixed_review, reviewer, TA) is not None

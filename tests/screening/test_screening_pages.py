@@ -61,9 +61,11 @@ def test_a_reviewer_gets_only_records_that_still_need_their_decision(
     assert "Platelet-rich plasma for diabetic" in client.get(screen_url(review)).content.decode()
 
 
-def test_blind_mode_hides_the_other_decision_until_the_record_is_resolved(
+def test_blind_mode_hides_the_other_decision_until_the_stage_ends(
     client, review, records, reviewer, second_reviewer, lead
 ):
+    """Resolving one record does not unblind it (the issue's leak: "Resolved: Include" and
+    the other's note showed at once); the end of the stage does, and the log says so."""
     services.record_decision(
         record=records[0], reviewer=reviewer, stage=TA, verdict="exclude", note="SECRET-NOTE"
     )
@@ -73,7 +75,18 @@ def test_blind_mode_hides_the_other_decision_until_the_record_is_resolved(
     client.force_login(second_reviewer)
     assert "SECRET-NOTE" not in client.get(screen_url(review, record=records[0])).content.decode()
     services.resolve_record(record=records[0], lead=lead, stage=TA, verdict="include")
-    assert "SECRET-NOTE" in client.get(screen_url(review, record=records[0])).content.decode()
+    page = client.get(screen_url(review, record=records[0])).content.decode()
+    assert "SECRET-NOTE" not in page
+    assert "Resolved" not in page
+
+    for record in records[1:]:
+        for person in (reviewer, second_reviewer):
+            services.record_decision(record=record, reviewer=person, stage=TA, verdict="exclude")
+
+    page = client.get(screen_url(review, record=records[0])).content.decode()
+    assert "SECRET-NOTE" in page
+    assert "Resolved: <strong>Include</strong>" in page
+    assert review.audit_events.filter(action="screening.unblinded").count() == 1
 
 
 def test_blind_mode_holds_in_my_decisions_list(client, review, records, reviewer, second_reviewer):
@@ -148,7 +161,7 @@ def test_lead_status_list_counts_records_awaiting_a_second_reviewer(
     client.force_login(lead)
     response = client.get(reverse("screening:status_list", args=[review.slug, TA]))
     tabs = {key: count for key, _, count in response.context["tabs"]}
-    assert tabs == {"second": 1, "unstarted": 2, "conflict": 0, "resolved": 0}
+    assert tabs == {"all": 3, "second": 1, "unstarted": 2, "conflict": 0, "resolved": 0}
 
 
 @pytest.mark.parametrize(
@@ -327,7 +340,12 @@ def test_a_decision_made_while_the_queue_reads_claims_does_not_free_a_place_twic
     assert served.record == records[1]  # the first record's two places: a decision and a reader
 
 
-def test_the_team_progress_follows_decisions(client, review, records, reviewer, second_reviewer):
+def test_the_team_progress_follows_decisions_without_blind_mode(
+    client, review, records, reviewer, second_reviewer
+):
+    config = services.config_for(review)
+    config.blind = False
+    config.save()
     client.force_login(reviewer)
     before = client.get(screen_url(review)).context["progress"]
     assert (before["mine_done"], before["mine_total"], before["team_total"]) == (0, 3, 3)
@@ -340,6 +358,20 @@ def test_the_team_progress_follows_decisions(client, review, records, reviewer, 
     cache.clear()  # the team's figures are cached for a few seconds
     after = client.get(screen_url(review)).context["progress"]
     assert (after["mine_done"], after["mine_total"], after["team_resolved"]) == (1, 3, 1)
+
+
+def test_a_blind_reviewer_sees_their_own_progress_and_no_team_figures(
+    client, review, records, reviewer, second_reviewer
+):
+    for user in (reviewer, second_reviewer):
+        services.record_decision(record=records[0], reviewer=user, stage=TA, verdict="include")
+    services.record_decision(record=records[1], reviewer=second_reviewer, stage=TA, verdict="maybe")
+    client.force_login(reviewer)
+    page = client.get(screen_url(review))
+    progress = page.context["progress"]
+    assert (progress["mine_done"], progress["mine_total"]) == (1, 3)
+    assert not {"team_resolved", "team_total", "conflicts"} & set(progress)
+    assert "Team:" not in page.content.decode()
 
 
 def test_lead_withdraws_a_decision_so_another_reviewer_takes_the_record(

@@ -94,9 +94,9 @@ def test_a_record_resolved_by_the_lead_cannot_be_changed_by_a_reviewer(
     decide(records[0], reviewer, Verdict.INCLUDE)
     decide(records[0], second_reviewer, Verdict.EXCLUDE)
     services.resolve_record(record=records[0], lead=lead, stage=TA, verdict=Verdict.EXCLUDE)
-    with pytest.raises(ValidationError, match="resolved"):
+    with pytest.raises(ValidationError, match="Ask a lead to reopen"):
         decide(records[0], reviewer, Verdict.MAYBE)
-    with pytest.raises(ValidationError, match="resolved"):
+    with pytest.raises(ValidationError, match="Ask a lead to reopen"):
         services.withdraw_decision(record=records[0], reviewer=reviewer, stage=TA)
 
 

@@ -12,6 +12,7 @@ from extraction import export_jobs
 from extraction import services as extraction
 from extraction.models import ExportJob, Extraction, Study, Template
 from reviewmgr import services as core
+from reviewmgr import studies as study_links
 from reviewmgr.models import DuplicateGroup, ImportBatch, Membership, Record, Review, User
 from screening import services as screening
 from screening.models import RecordScreening, Stage
@@ -163,6 +164,7 @@ def world(review, lead, reviewer, second_reviewer, outsider) -> World:
 
     screening.sync_screening_rows(review=review)
     record, conflict, ft_awaiting, ft_conflict, lead_decided = records[:5]
+    study_links.link_report(record=conflict, to=record, user=lead)  # two reports of one study
     screening.record_decision(record=lead_decided, reviewer=lead, stage=TA, verdict="include")
     for person in (reviewer, second_reviewer):
         for advancing in (ft_awaiting, ft_conflict):
@@ -177,6 +179,9 @@ def world(review, lead, reviewer, second_reviewer, outsider) -> World:
         verdict="exclude",
         reason="Wrong study design",
     )
+    # the reviewer's latest title/abstract decision is theirs alone, so they may still undo it
+    # (a decision locks once another reviewer has decided the record)
+    screening.record_decision(record=records[5], reviewer=reviewer, stage=TA, verdict="maybe")
     screening.record_decision(record=ft_conflict, reviewer=reviewer, stage=FT, verdict="include")
     screening.record_decision(
         record=ft_conflict,

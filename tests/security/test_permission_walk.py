@@ -23,6 +23,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from extraction import reporting
 from extraction import services as extraction
 from extraction.models import Template
 from reviewmgr.models import DuplicateGroup, Membership
@@ -151,6 +152,10 @@ def second_reviewers_decision(record_attr: str, stage: str) -> Callable[[World],
     return data
 
 
+def first_analysis(world: World) -> str:
+    return reporting.analyses(world.review)[0].slug
+
+
 def pk_of(attr: str) -> Callable[[World], int]:
     return lambda world: getattr(world, attr).pk
 
@@ -203,6 +208,14 @@ CASES = [
         LEAD_ACTION,
         lambda world: {"known": "1"},
     ),
+    Case(
+        "reviewmgr:report_link",
+        at(pk_of("ft_awaiting")),
+        None,
+        LEAD_ACTION,
+        lambda world: {"to": world.record.pk},
+    ),
+    Case("reviewmgr:report_unlink", at(pk_of("conflict")), None, LEAD_ACTION),
     Case("reviewmgr:batch_list", at(), EVERY_MEMBER),
     Case("reviewmgr:batch_upload", at(), LEAD_PAGE, LEAD_ACTION, new_ris_file),
     Case("reviewmgr:batch_detail", at(pk_of("batch")), EVERY_MEMBER),
@@ -214,6 +227,13 @@ CASES = [
         lambda world: {"col_0": "title", "col_1": "authors"},
     ),
     Case("reviewmgr:batch_retry", at(pk_of("failed_batch")), None, LEAD_ACTION),
+    Case(
+        "reviewmgr:batch_version",
+        at(pk_of("batch")),
+        None,
+        LEAD_ACTION,
+        lambda world: {"version_role": "new", "search_date": "2024-03-01"},
+    ),
     Case("reviewmgr:batch_delete", at(pk_of("failed_batch")), LEAD_PAGE, LEAD_ACTION),
     Case("reviewmgr:duplicate_list", at(), LEAD_PAGE),
     Case("reviewmgr:duplicate_detail", at(pk_of("group")), LEAD_PAGE),
@@ -233,7 +253,7 @@ CASES = [
     Case(
         "screening:stopping",
         at(const("ta")),
-        None,
+        LEAD_PAGE,  # the confirmation, with the estimate
         LEAD_ACTION,
         lambda world: {"action": "stop", "note": "Enough"},
     ),
@@ -296,6 +316,7 @@ CASES = [
         lambda world: {"pdf": SimpleUploadedFile("paper.pdf", PDF)},
     ),
     Case("screening:fulltext_pdf", at(pk_of("ft_conflict")), EVERY_MEMBER),
+    Case("screening:history", at(pk_of("conflict")), EVERY_MEMBER),
     # extraction --------------------------------------------------------------------------
     Case("extraction:overview", at(), EVERY_MEMBER),
     Case(
@@ -379,10 +400,45 @@ CASES = [
         label="consensus",
     ),
     Case("extraction:reports", at(), EVERY_MEMBER),
-    *(Case("extraction:prisma", at(const(f)), EVERY_MEMBER, label=f) for f in ("svg", "png")),
+    # while screening is blind the PRISMA counts are the leads' (screening.blinding)
+    *(Case("extraction:prisma", at(const(f)), LEAD_PAGE, label=f) for f in ("svg", "png")),
     *(
-        Case("extraction:forest", at(const(0), const(f)), EVERY_MEMBER, label=f)
+        Case(
+            "extraction:forest",
+            at(first_analysis, const(f)),
+            EVERY_MEMBER,
+            label=f,
+        )
         for f in ("svg", "png")
+    ),
+    *(
+        Case(
+            "extraction:time_course",
+            at(const("il-6"), const(f)),
+            EVERY_MEMBER,
+            label=f,
+        )
+        for f in ("svg", "png")
+    ),
+    Case(
+        "extraction:synthesis_settings",
+        at(),
+        LEAD_PAGE,
+        LEAD_ACTION,
+        lambda world: {
+            "estimator": "DL",
+            "multi_arm": "split",
+            "binary_measure": "RR",
+            "binary_pooling": "MH",
+            "windows": "Day 14: 14 ± 3 since injury",
+        },
+    ),
+    Case(
+        "extraction:multi_arm",
+        at(),
+        None,
+        LEAD_ACTION,
+        lambda world: {"analysis": "continuous-il-6", "multi_arm": "combine"},
     ),
     Case("extraction:workbook", at(), LEAD_PAGE),
     Case("extraction:csv", at(), LEAD_PAGE),
