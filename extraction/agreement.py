@@ -2,7 +2,8 @@
 
 For every field the two answers are compared on every study where both extractions are
 complete; categorical fields also get Cohen's kappa (screening's agreement statistics).
-Table cells are compared row by row and pooled per column.
+Table cells are compared row by row (rows paired by the table's key) and pooled per column,
+which is labelled "Table › Column".
 """
 
 from __future__ import annotations
@@ -43,8 +44,11 @@ def field_agreement(review: Review) -> list[dict]:
                 continue
             key = f"{item.path}.{item.column}" if item.column else item.path
             field = template.field(key)
+            label = (
+                f"{template.field(item.path).label} › {item.label}" if item.column else item.label
+            )
             entry = compared.setdefault(
-                key, {"label": item.label, "categorical": schema.is_categorical(field), "agree": 0}
+                key, {"label": label, "categorical": schema.is_categorical(field), "agree": 0}
             )
             entry["agree"] += item.agree
             a, b = answers[key]

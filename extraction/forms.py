@@ -1,4 +1,5 @@
 import json
+import re
 
 from django import forms
 
@@ -167,3 +168,79 @@ class AddFieldForm(forms.Form):
         else:
             section["fields"].append(field)
         return definition
+
+
+WINDOW_LINE = re.compile(
+    r"(?:(?P<label>[^:]+):\s*)?(?:day\s*)?(?P<centre>[+-]?\d+(?:\.\d+)?)"
+    r"(?:\s*(?:±|\+/-|\+-)\s*(?P<half>\d+(?:\.\d+)?))?"
+    r"(?:\s*days?)?(?:\s*(?:since|after)\s*(?:the\s*)?(?P<basis>injury|onset|prp))?",
+    re.IGNORECASE,
+)
+
+
+def windows_text(windows: list) -> str:
+    """The stored windows as the lines the settings form takes back."""
+    lines = []
+    for window in windows:
+        label = f"{window['label']}: " if window.get("label") else ""
+        half = f" ± {window['half_width']:g}" if window.get("half_width") else ""
+        basis = "PRP" if window.get("basis") == "prp" else "injury"
+        lines.append(f"{label}{window['centre']:g}{half} since {basis}")
+    return "\n".join(lines)
+
+
+class SynthesisSettingsForm(forms.ModelForm):
+    """The lead's choices for the meta-analyses: estimator, shared controls, dichotomous
+    measure and analysis windows. Windows are typed one per line, e.g. 'Day 14: 14 ± 3 since
+    injury'."""
+
+    windows = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        label="Analysis windows",
+        help_text="One per line: an optional name, the day, ± a half-width in days, and since "
+        "injury (or onset) or since PRP, e.g. 'Early: 7 ± 2 since injury', '14 ± 3 since "
+        "injury', '180 ± 30 since PRP'. Without windows, each exact day is its own analysis.",
+    )
+
+    class Meta:
+        model = ExtractionConfig
+        fields = ["estimator", "multi_arm", "binary_measure", "binary_pooling"]
+        labels = {
+            "estimator": "Between-study variance (τ²) estimator",
+            "multi_arm": "Several arms sharing one control",
+            "binary_measure": "Dichotomous outcomes: effect measure",
+            "binary_pooling": "Dichotomous outcomes: pooling",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["windows"] = windows_text(self.instance.time_windows or [])
+
+    def clean_windows(self) -> list[dict]:
+        windows, problems = [], []
+        for number, line in enumerate(self.cleaned_data["windows"].splitlines(), 1):
+            text = line.strip()
+            if not text:
+                continue
+            match = WINDOW_LINE.fullmatch(text)
+            if match is None:
+                problems.append(
+                    f"Line {number} ('{text}'): write it as 'Day 14: 14 ± 3 since injury'."
+                )
+                continue
+            centre, half = float(match["centre"]), float(match["half"] or 0)
+            if abs(centre) > 36500 or half > 36500:
+                problems.append(f"Line {number}: {text} is beyond a hundred years.")
+                continue
+            basis = "prp" if (match["basis"] or "").lower() == "prp" else "injury"
+            label = (match["label"] or "").strip()[:60]
+            windows.append({"label": label, "centre": centre, "half_width": half, "basis": basis})
+        if problems:
+            raise forms.ValidationError(problems, code="bad_window")
+        return windows
+
+    def save(self, commit: bool = True) -> ExtractionConfig:
+        self.instance.time_windows = self.cleaned_data["windows"]
+        return super().save(commit=commit)

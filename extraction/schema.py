@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from extraction import rowmatch
+
 FIELD_TYPES: tuple[str, ...] = (
     "short_text",
     "long_text",
@@ -59,6 +61,12 @@ YES_NO_UNCLEAR: tuple[tuple[str, str], ...] = (("yes", "Yes"), ("no", "No"), ("u
 
 SHORT_TEXT_MAX = 500
 """Longer text belongs in a long-text field; the limit keeps one-line cells readable."""
+
+LARGEST_NUMBER = 1e12
+"""No measured quantity in a review comes near 10¹² in the unit it is typed in; a bigger number
+is a typing slip (or '1e200'), and statistics on it overflow."""
+SMALLEST_NUMBER = 1e-12
+"""A number closer to zero than this, but not zero, is as surely a slip; squared, it underflows."""
 
 RELATIVE_TOLERANCE = 1e-9
 """Two numbers agree within this relative difference, so 0.1 + 0.2 and 0.3 do not disagree."""
@@ -88,6 +96,7 @@ _FIELD_ATTRIBUTES = (
     "positive",
     "required_when",
     "columns",
+    "row_key",
 )
 _CONDITION_ATTRIBUTES = ("field", "equals", "in")
 
@@ -155,6 +164,9 @@ class Field:
     positive: bool = False
     required_when: Condition | None = None
     columns: tuple[Field, ...] = ()
+    row_key: tuple[str, ...] = ()
+    """For a table: the columns that say which row is which (group, analyte, time...), so that
+    two extractions are compared row by row whatever order their rows were entered in."""
 
     @property
     def heading(self) -> str:
@@ -207,6 +219,8 @@ class Field:
             data["required_when"] = self.required_when.to_dict()
         if self.columns:
             data["columns"] = [column.to_dict() for column in self.columns]
+        if self.row_key:
+            data["row_key"] = list(self.row_key)
         return data
 
 
@@ -446,6 +460,12 @@ class _Loader:
             columns = self._columns(raw.get("columns"), base, where, path)
         elif "columns" in raw and type_ != "table":
             self._not_applicable(where, "columns", type_)
+        row_key: tuple[str, ...] = ()
+        if "row_key" in raw:
+            if type_ == "table" and not table:
+                row_key = self._row_key(raw["row_key"], columns, where)
+            else:
+                self._not_applicable(where, "row_key", type_)
 
         field = Field(
             key=key,
@@ -462,6 +482,7 @@ class _Loader:
             positive=positive,
             required_when=condition,
             columns=columns,
+            row_key=row_key,
         )
         if condition is not None:
             self._conditional.append((where, field, table))
@@ -536,6 +557,18 @@ class _Loader:
             if column is not None:
                 columns.append(column)
         return tuple(columns)
+
+    def _row_key(self, raw: Any, columns: tuple[Field, ...], where: str) -> tuple[str, ...]:
+        if not isinstance(raw, list) or not raw or not all(isinstance(k, str) for k in raw):
+            self.report(where, "row_key must be a non-empty list of column keys")
+            return ()
+        keys = {column.key for column in columns}
+        for key in raw:
+            if key not in keys:
+                self.report(where, f"row_key names {key!r}, which is not a column of this table")
+        if len(set(raw)) != len(raw):
+            self.report(where, "row_key lists a column more than once")
+        return tuple(raw)
 
     def _choices(self, raw: Any, where: str) -> tuple[tuple[str, str], ...]:
         if not isinstance(raw, list) or not raw:
@@ -659,8 +692,8 @@ class _Loader:
 class ValueProblem(ValueError):
     """A value an extractor must correct. `message` is shown beside the field; `code` lets
     code and tests tell problems apart: not_text, too_long, not_a_number, not_whole,
-    not_positive, below_min, above_max, unit_missing, unknown_unit, unknown_choice, bad_date,
-    bad_table."""
+    not_positive, absurd, below_min, above_max, unit_missing, unknown_unit, unknown_choice,
+    bad_date, bad_table."""
 
     def __init__(self, message: str, code: str) -> None:
         super().__init__(message)
@@ -750,7 +783,22 @@ def _clean_number(field: Field, raw: Any) -> Number | dict[str, Any] | None:
     return number
 
 
+def _check_magnitude(number: Number) -> Number:
+    if abs(number) > LARGEST_NUMBER or 0 < abs(number) < SMALLEST_NUMBER:
+        raise ValueProblem(
+            f"{_format_number(number)} is not a plausible value: enter a number between "
+            "10⁻¹² and 10¹² in size (or 0).",
+            "absurd",
+        )
+    return number
+
+
 def _parse_integer(raw: Any) -> int | None:
+    number = _parse_whole(raw)
+    return None if number is None else _check_magnitude(number)
+
+
+def _parse_whole(raw: Any) -> int | None:
     if isinstance(raw, bool):
         raise ValueProblem(f"Enter a whole number, not '{raw}'.", "not_a_number")
     if isinstance(raw, int):
@@ -802,7 +850,7 @@ def _parse_decimal(raw: Any) -> float | None:
         raise ValueProblem("Enter a number.", "not_a_number")
     if not math.isfinite(number):
         raise ValueProblem("Enter a finite number.", "not_a_number")
-    return number
+    return _check_magnitude(number)
 
 
 def _check_range(field: Field, number: Number) -> None:
@@ -915,6 +963,82 @@ _CLEANERS = {
     "date": _clean_date,
     "table": _clean_table,
 }
+
+
+# --- Implausible figures ---------------------------------------------------------------------
+
+IMPLAUSIBLE_N = 1_000_000
+"""More participants or animals than this in one group is almost surely a slip."""
+SD_TO_MEAN = 10
+"""An SD over ten times the mean's size is possible (values near zero) but usually an SE or a
+variance typed as an SD, or a misplaced decimal point."""
+
+
+@dataclass(frozen=True, slots=True)
+class FigureWarning:
+    """A figure that can be stored but deserves a second look: `column` names the cell."""
+
+    column: str
+    message: str
+
+
+def implausible(row: Mapping[str, Any]) -> list[FigureWarning]:
+    """Warnings about one table row's summary statistics: SD more than ten times the mean's
+    size, a confidence interval or quartiles in the wrong order, a range that does not contain
+    the median, more events than participants, n over a million. Looks only at the columns the
+    row has, so it serves any table with these column keys."""
+
+    def number(key: str) -> float | None:
+        value = row.get(key)
+        if isinstance(value, Mapping):
+            value = value.get("value")
+        return float(value) if _is_number(value) and math.isfinite(value) else None
+
+    warnings: list[FigureWarning] = []
+    n, mean, sd = number("n"), number("mean"), number("sd")
+    if n is not None and n > IMPLAUSIBLE_N:
+        text = f"n = {_format_number(n)} is more than a million; check it."
+        warnings.append(FigureWarning("n", text))
+    if sd is not None and mean is not None and sd > SD_TO_MEAN * abs(mean):
+        warnings.append(
+            FigureWarning(
+                "sd",
+                f"The SD ({_format_number(sd)}) is more than {SD_TO_MEAN} times the mean "
+                f"({_format_number(mean)}): is it an SE, a variance or a misplaced point?",
+            )
+        )
+    pairs = (
+        ("ci_lower", "ci_upper", "The CI's lower bound is above its upper bound"),
+        ("q1", "q3", "Q1 is above Q3"),
+        ("minimum", "maximum", "The minimum is above the maximum"),
+    )
+    for low_key, high_key, text in pairs:
+        low, high = number(low_key), number(high_key)
+        if low is not None and high is not None and low > high:
+            warnings.append(
+                FigureWarning(low_key, f"{text} ({_format_number(low)} > {_format_number(high)}).")
+            )
+    events = number("events")
+    if events is not None and n is not None and events > n:
+        warnings.append(
+            FigureWarning(
+                "events",
+                f"More events ({_format_number(events)}) than participants ({_format_number(n)}).",
+            )
+        )
+    return warnings
+
+
+def table_warnings(
+    template: Template, values: Mapping[str, Any]
+) -> list[tuple[str, int, FigureWarning]]:
+    """Every implausible figure in an extraction's tables: (table path, row index, warning)."""
+    found = []
+    for field in template.fields():
+        if field.type == "table":
+            for index, row in enumerate(_rows(values.get(field.path))):
+                found.extend((field.path, index, warning) for warning in implausible(row))
+    return found
 
 
 # --- Completeness ----------------------------------------------------------------------------
@@ -1116,6 +1240,8 @@ def _field_details(old: Field, new: Field) -> list[str]:
         before, after = getattr(old, name), getattr(new, name)
         if before != after:
             details.append(_setting_change(name, before, after))
+    if old.row_key != new.row_key:
+        details.append(f"rows matched by {', '.join(new.row_key) or 'position'}")
     if old.positive != new.positive:
         details.append(
             "now must be greater than 0" if new.positive else "no longer must be greater than 0"
@@ -1265,8 +1391,11 @@ def _carry_number(old: Field, new: Field, value: Any) -> Any:
 @dataclass(frozen=True, slots=True)
 class Comparison:
     """Two extractors' values for one field or one table cell. For a cell, `path` is the
-    table's path, `row` the 0-based row index, `column` the column key and `label` the
-    column's label."""
+    table's path, `column` the column key, `label` the column's label and `row` the 0-based
+    place of the row pair in the comparison; `row_a` and `row_b` are the row's index in each
+    extraction (None for a row only one of them entered). `row_key` names the row as a person
+    reads it ("PRP, IL-6, Serum, 14"), and `shared_key` says that more than one row on a side
+    has that key, so those rows were paired by their other cells."""
 
     path: str
     label: str
@@ -1275,14 +1404,25 @@ class Comparison:
     a: Any
     b: Any
     agree: bool
+    row_a: int | None = None
+    row_b: int | None = None
+    row_key: str = ""
+    shared_key: bool = False
+
+    @property
+    def only_in(self) -> str:
+        """ "a" or "b" for a row only one extraction has, "" otherwise."""
+        if self.row is None or (self.row_a is not None and self.row_b is not None):
+            return ""
+        return "a" if self.row_a is not None else "b"
 
 
 def compare_values(
     template: Template, a: Mapping[str, Any], b: Mapping[str, Any]
 ) -> list[Comparison]:
     """Field-by-field and cell-by-cell comparison in form order: one item per top-level field,
-    and for tables one per cell, rows aligned by index (a row only one side has compares
-    against empty cells)."""
+    and for tables one per cell, rows paired by the table's `row_key` (by position for a
+    table without one); a row only one side has compares against empty cells."""
     comparisons: list[Comparison] = []
     for field in template.fields():
         value_a, value_b = a.get(field.path), b.get(field.path)
@@ -1293,16 +1433,55 @@ def compare_values(
             )
             continue
         rows_a, rows_b = _rows(value_a), _rows(value_b)
-        for index in range(max(len(rows_a), len(rows_b))):
-            row_a = rows_a[index] if index < len(rows_a) else {}
-            row_b = rows_b[index] if index < len(rows_b) else {}
+        for place, pair in enumerate(pair_rows(field, rows_a, rows_b)):
+            row_a = rows_a[pair.a] if pair.a is not None else {}
+            row_b = rows_b[pair.b] if pair.b is not None else {}
+            named = row_key_text(field, row_a if pair.a is not None else row_b)
             for column in field.columns:
                 cell_a, cell_b = row_a.get(column.key), row_b.get(column.key)
-                agree = values_agree(column, cell_a, cell_b)
                 comparisons.append(
-                    Comparison(field.path, column.label, index, column.key, cell_a, cell_b, agree)
+                    Comparison(
+                        field.path,
+                        column.label,
+                        place,
+                        column.key,
+                        cell_a,
+                        cell_b,
+                        values_agree(column, cell_a, cell_b),
+                        pair.a,
+                        pair.b,
+                        named,
+                        pair.shared,
+                    )
                 )
     return comparisons
+
+
+def pair_rows(
+    table: Field, rows_a: Sequence[Mapping[str, Any]], rows_b: Sequence[Mapping[str, Any]]
+) -> list[rowmatch.RowPair]:
+    """The rows of two versions of one table, paired by the table's `row_key` (see
+    `rowmatch.match_rows`); the comparison, the consensus and "take this answer" all pair
+    rows through here, so they always agree on which row is which."""
+
+    def similarity(row_a: Mapping[str, Any], row_b: Mapping[str, Any]) -> int:
+        return sum(
+            1
+            for column in table.columns
+            if not _is_empty(row_a.get(column.key))
+            and values_agree(column, row_a.get(column.key), row_b.get(column.key))
+        )
+
+    return rowmatch.match_rows(rows_a, rows_b, table.row_key, similarity=similarity)
+
+
+def row_key_text(table: Field, row: Mapping[str, Any]) -> str:
+    """A row's key cells as a person reads them, "" for a table without a key."""
+    parts = []
+    for key in table.row_key:
+        shown = display_value(table.column(key), row.get(key))
+        parts.append(shown or "—")
+    return ", ".join(parts)
 
 
 def values_agree(field: Field, a: Any, b: Any) -> bool:

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import Truncator
 
-from extraction import rob, schema
+from extraction import pooling, rob, rowmatch, schema
 from extraction.models import (
     Extraction,
     ExtractionConfig,
@@ -22,7 +22,7 @@ from extraction.models import (
     Template,
     TemplateVersion,
 )
-from reviewmgr import audit
+from reviewmgr import audit, studies
 from reviewmgr.models import Record, Review
 from screening.models import RecordScreening, Stage, Verdict
 
@@ -197,22 +197,27 @@ def templates_for(review: Review):
 
 
 def included_records(review: Review):
-    """Records included at full text (by agreement or a lead's resolution)."""
-    return Record.objects.filter(
+    """Reports included at full text (by agreement or a lead's resolution) and not marked as
+    not retrieved, and the reports of the studies a previous version of the review included."""
+    at_full_text = Record.objects.filter(
         review=review,
         screenings__stage=Stage.FULL_TEXT,
         screenings__status=RecordScreening.Status.RESOLVED,
         screenings__outcome=Verdict.INCLUDE,
-    )
+    ).exclude(full_text__not_retrieved=True)
+    previous = Record.objects.for_review(review).unique().previous_version()
+    return Record.objects.filter(Q(pk__in=at_full_text.values("pk")) | Q(pk__in=previous))
 
 
 def sync_studies(*, review: Review) -> int:
-    """A study for every record included at full text; a study nobody has begun goes
-    away if its record is no longer included. Returns the studies created.
+    """A study for every included study, named by its first report (`reviewmgr.studies`):
+    its reports share it. A study nobody has begun goes away if none of its reports is
+    included any more. Returns the studies created.
 
     Called on every view of the extraction overview, so it only reads when nothing changed:
     a write (and on SQLite, the database's one write lock) is taken only for a change."""
-    included = set(included_records(review).values_list("pk", flat=True))
+    keys = studies.study_keys(review)
+    included = {keys.get(pk, pk) for pk in included_records(review).values_list("pk", flat=True)}
     existing = set(Study.objects.filter(review=review).values_list("record_id", flat=True))
     new, gone = included - existing, existing - included
     if not new and not gone:
@@ -223,6 +228,25 @@ def sync_studies(*, review: Review) -> int:
         )
         Study.objects.filter(review=review, record_id__in=gone, extractions__isnull=True).delete()
     return len(new)
+
+
+def refuse_linking_an_extracted_study(*, record: Record) -> None:
+    """A record whose own study was extracted cannot become another study's report: its
+    extractions would be orphaned. Unlinking keeps them (see `follow_first_report`)."""
+    study = Study.objects.filter(record=record, extractions__isnull=False).first()
+    if study is not None:
+        raise ValidationError(
+            f"Record {record.pk} is a study with extractions of its own; link the other "
+            f"record to it instead (a study's reports share one extraction).",
+            code="extracted",
+        )
+
+
+def follow_first_report(*, old_id: int, new_id: int) -> None:
+    """The study's first report was unlinked: the study, with its extractions, is now named
+    by its next report; the unlinked record becomes a study of its own if it is included."""
+    if not Study.objects.filter(record_id=new_id).exists():
+        Study.objects.filter(record_id=old_id).update(record_id=new_id)
 
 
 def _current_version(review: Review) -> TemplateVersion:
@@ -564,19 +588,7 @@ def _agreed_values(template: schema.Template, a: Mapping, b: Mapping) -> dict:
     values: dict[str, Any] = {}
     for field in template.fields():
         if field.type == "table":
-            rows_a, rows_b = a.get(field.path) or [], b.get(field.path) or []
-            rows = []
-            for index in range(max(len(rows_a), len(rows_b))):
-                row_a = rows_a[index] if index < len(rows_a) else {}
-                row_b = rows_b[index] if index < len(rows_b) else {}
-                rows.append(
-                    {
-                        c.key: row_a[c.key]
-                        for c in field.columns
-                        if row_a.get(c.key) is not None
-                        and schema.values_agree(c, row_a.get(c.key), row_b.get(c.key))
-                    }
-                )
+            rows = _agreed_rows(field, a.get(field.path) or [], b.get(field.path) or [])
             if rows:
                 values[field.path] = rows
         elif a.get(field.path) is not None and schema.values_agree(
@@ -584,6 +596,52 @@ def _agreed_values(template: schema.Template, a: Mapping, b: Mapping) -> dict:
         ):
             values[field.path] = a[field.path]
     return values
+
+
+def _agreed_rows(field: schema.Field, rows_a: list, rows_b: list) -> list[dict]:
+    """A consensus row for each row pair, holding the cells both agree on. Rows are paired by
+    the table's key: a pair keeps its key cells (the same, but for case or spacing), and a row
+    only one extractor entered is left out, to be taken whole from the comparison. A table
+    without a key pairs rows by position, and every position gets a row."""
+    rows = []
+    for pair in schema.pair_rows(field, rows_a, rows_b):
+        if field.row_key and (pair.a is None or pair.b is None):
+            continue
+        row_a = rows_a[pair.a] if pair.a is not None else {}
+        row_b = rows_b[pair.b] if pair.b is not None else {}
+        rows.append(
+            {
+                c.key: row_a[c.key]
+                for c in field.columns
+                if row_a.get(c.key) is not None
+                and (
+                    c.key in field.row_key
+                    or schema.values_agree(c, row_a.get(c.key), row_b.get(c.key))
+                )
+            }
+        )
+    return rows
+
+
+def _consensus_row(consensus: Extraction, field: schema.Field, source: Extraction, row: int):
+    """Where in the consensus table the source's row `row` goes: the consensus row paired with
+    it (the source's row is paired with the other extractor's by key, and that pair with the
+    consensus rows by key), or None when the consensus has no such row yet. A table without a
+    key uses the same position."""
+    if not field.row_key:
+        return row
+    pair = independent_pair(consensus.study)
+    if source.pk not in {e.pk for e in pair} or len(pair) != 2:
+        return None
+    rows_a, rows_b = (rowmatch.as_rows(e.values.get(field.path)) for e in pair)
+    pairs = schema.pair_rows(field, rows_a, rows_b)
+    from_a = source.pk == pair[0].pk
+    place = next((i for i, p in enumerate(pairs) if (p.a if from_a else p.b) == row), None)
+    if place is None:
+        return None
+    reference = [rows_a[p.a] if p.a is not None else rows_b[p.b] for p in pairs]
+    agreed = rowmatch.as_rows(consensus.values.get(field.path))
+    return next((m.b for m in schema.pair_rows(field, reference, agreed) if m.a == place), None)
 
 
 def _copy_agreed_risks(pair: list[Extraction], consensus: Extraction) -> None:
@@ -622,22 +680,28 @@ def take_value(
     field = template_of(consensus).field(path)
     values = dict(consensus.values)
     if field.type == "table":
-        source_rows = source.values.get(path) or []
-        if row is None or row >= len(source_rows):
+        source_rows = rowmatch.as_rows(source.values.get(path))
+        if row is None or not 0 <= row < len(source_rows):
             raise ValidationError("That row does not exist.", code="no_row")
         if column and column not in {c.key for c in field.columns}:
             raise ValidationError(f"{field.label} has no column '{column}'.", code="no_column")
         rows = [dict(r) for r in values.get(path) or []]
-        while len(rows) <= row:
+        taken = source_rows[row]
+        target = _consensus_row(consensus, field, source, row)
+        if target is None:  # a row the consensus lacks: it starts with the row's key
+            rows.append({k: taken[k] for k in field.row_key if k in taken})
+            target = len(rows) - 1
+        while len(rows) <= target:
             rows.append({})
+        row = target
         if column:
-            before, after = rows[row].get(column), source_rows[row].get(column)
+            before, after = rows[row].get(column), taken.get(column)
             if after is None:
                 rows[row].pop(column, None)
             else:
                 rows[row][column] = after
         else:
-            before, after = rows[row], dict(source_rows[row])
+            before, after = rows[row], dict(taken)
             rows[row] = after
         values[path] = rows
     else:
@@ -769,7 +833,7 @@ def save_risk_of_bias(
         before=_rob_values(earlier) if earlier else None,
         after=_rob_values(assessment),
         did=f"saved the {chosen.name} risk of bias{about} in {{where}}: overall "
-        f"{assessment.overall or 'not yet judged'}.",
+        f"{chosen.judgement_labels.get(assessment.overall, 'not yet judged')}.",
     )
     _after_edit(extraction)
     return assessment
@@ -795,3 +859,65 @@ def tool_for(extraction: Extraction) -> rob.Tool | None:
         return rob.tool_for_design(design)
     except (KeyError, ValueError):
         return None
+
+
+# Synthesis choices --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def set_multi_arm_choice(*, review: Review, analysis: str, choice: str) -> ExtractionConfig:
+    """How one analysis handles arms that share a control: "split", "combine", or "default"
+    to follow the review's setting again."""
+    if choice not in ("split", "combine", "default"):
+        raise ValidationError("Choose split, combine or the review's default.", code="bad_choice")
+    if not analysis or len(analysis) > 500:
+        raise ValidationError("No such analysis.", code="no_analysis")
+    config = ExtractionConfig.objects.select_for_update().get(pk=config_for(review).pk)
+    chosen = dict(config.multi_arm_by_analysis or {})
+    if choice == "default":
+        chosen.pop(analysis, None)
+    else:
+        chosen[analysis] = choice
+    config.multi_arm_by_analysis = chosen
+    config.save(update_fields=["multi_arm_by_analysis"])
+    return config
+
+
+@transaction.atomic
+def add_proposed_comparisons(*, extraction: Extraction, user) -> list[tuple[str, str]]:
+    """Append the comparisons the form proposes (PRP against the injured vehicle control,
+    never sham or naive) that the extraction does not list yet; returns those added. The
+    extractor confirms by keeping them, and may change or delete any."""
+    extraction = Extraction.objects.select_for_update().get(pk=extraction.pk)
+    _check_editable(extraction)
+    _check_table(extraction, pooling.COMPARISONS)
+    groups, from_table = pooling.study_groups(extraction.values)
+    if not from_table:
+        raise ValidationError(
+            "Enter the study's groups and their roles first; the proposal is made from them.",
+            code="no_groups",
+        )
+    listed = {
+        (
+            pooling.normalised_label(row.get("treatment")),
+            pooling.normalised_label(row.get("control")),
+        )
+        for row in extraction.values.get(pooling.COMPARISONS) or []
+        if isinstance(row, dict)
+    }
+    added = []
+    for treatment, control in pooling.propose_comparisons(groups.values()):
+        if (pooling.normalised_label(treatment), pooling.normalised_label(control)) in listed:
+            continue
+        row = add_row(extraction=extraction, path=pooling.COMPARISONS, user=user)
+        for column, raw in (("treatment", treatment), ("control", control)):
+            save_value(
+                extraction=extraction,
+                path=pooling.COMPARISONS,
+                row=row,
+                column=column,
+                raw=raw,
+                user=user,
+            )
+        added.append((treatment, control))
+    return added

@@ -1,5 +1,7 @@
 from django import template
 
+from extraction import rob
+
 register = template.Library()
 
 
@@ -33,3 +35,19 @@ def dom_id(name: str) -> str:
 @register.filter
 def get_item(mapping, key):
     return (mapping or {}).get(key, key)
+
+
+@register.filter
+def overall_label(risk) -> str:
+    """A saved risk-of-bias assessment's overall judgement as people write it ("Some
+    concerns", not the stored "some_concerns")."""
+    tool = rob.TOOLS.get(risk.tool)
+    if tool is None:
+        return risk.overall
+    return tool.judgement_labels.get(risk.overall, risk.overall)
+
+
+@register.filter
+def tool_name(key: str) -> str:
+    tool = rob.TOOLS.get(key)
+    return tool.name if tool else key

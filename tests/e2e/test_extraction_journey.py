@@ -101,20 +101,25 @@ def test_two_extractors_then_the_lead_reconciles_reports_and_downloads(page, liv
     assert sheet.max_row == 2
 
 
-def test_the_reports_page_pools_two_studies_in_a_forest_plot(page, live_server, scene):
+def test_the_reports_page_keeps_the_trial_in_people_and_the_rat_study_apart(
+    page, live_server, scene
+):
     log_in(page, live_server, "lead", PASSWORD)
     page.goto(f"{live_server.url}/reviews/{scene.review.slug}/reports/")
-    analysis = page.locator("article.analysis")
-    expect(analysis.get_by_role("heading", name="IL-6, Serum, day 14")).to_be_visible()
-    expect(analysis).to_contain_text("2 studies")
-    forest = analysis.locator("figure.forest img")
-    expect(forest).to_have_attribute("alt", re.compile(r"Moreau.*Tanaka.*pooled g -\d"))
-    page.wait_for_function(
-        "() => { const i = document.querySelector('figure.forest img');"
-        " return i.complete && i.naturalWidth > 0; }"
-    )
-    analysis.evaluate("e => e.scrollIntoView({block: 'start'})")
-    screenshot(page, "forest")
+    analyses = page.locator("article.analysis")
+    expect(analyses).to_have_count(2)
+    human = analyses.filter(has_text="IL-6 in serum, human, day 14 since PRP")
+    rat = analyses.filter(has_text="IL-6 in serum, rat, day 14 since injury")
+    for analysis, other in ((human, "Tanaka"), (rat, "Moreau")):
+        expect(analysis).to_contain_text("Not pooled: needs at least two studies")
+        analysis.get_by_text("Why each study is in or out").click()
+        expect(analysis).to_contain_text(f"{other}")
+        expect(analysis).to_contain_text("species are never pooled together")
+    expect(rat).to_contain_text("CCI + PRP")
+    expect(rat).to_contain_text("CCI + saline")
+    expect(rat).not_to_contain_text("Sham:")
+    rat.evaluate("e => e.scrollIntoView({block: 'start'})")
+    screenshot(page, "analyses-apart")
 
 
 def test_an_answer_typed_just_before_a_click_is_saved_first(page, live_server, included):
@@ -142,6 +147,7 @@ def test_an_answer_typed_just_before_a_click_is_saved_first(page, live_server, i
     page.get_by_role("button", name="Mark my extraction complete").click()
     expect(page.get_by_text("Extraction marked complete.")).to_be_visible()
     page.get_by_role("link", name="View my extraction (complete)").click()
+    page.wait_for_url(re.compile(r"/extraction/\d+/$"))
     expect(field(page, "Sample size")).to_have_value("24")
 
     form_url = page.url
@@ -159,6 +165,7 @@ def test_an_answer_whose_save_failed_is_sent_again_before_leaving(page, live_ser
     log_in(page, live_server, "reviewer1", PASSWORD)
     page.goto(f"{live_server.url}/reviews/{included.slug}/extraction/")
     page.get_by_role("button", name="Extract").click()
+    page.wait_for_url(re.compile(r"/extraction/\d+/$"))
     form_url = page.url
 
     def unavailable(route):

@@ -21,6 +21,7 @@ TEMPLATE = load_template(DEFINITION)
 
 SUMMARY_COLUMNS = [
     "time_point",
+    "days_since_injury",
     "time_point_days",
     "unit",
     "group",
@@ -70,6 +71,7 @@ def test_the_sections_follow_the_order_of_a_paper():
         "population",
         "animal",
         "prp",
+        "arms",
         "cytokines",
         "outcomes",
         "safety",
@@ -101,7 +103,20 @@ def test_the_sections_follow_the_order_of_a_paper():
         ),
         ("animal.species", {"rat", "mouse", "other"}),
         ("animal.sex", {"male", "female", "both"}),
-        ("animal.model", {"cci", "sni", "snl", "psnl", "stz_diabetes", "chemotherapy", "other"}),
+        (
+            "animal.model",
+            {
+                "cci",
+                "sni",
+                "snl",
+                "psnl",
+                "stz_diabetes",
+                "chemotherapy",
+                "nerve_crush",
+                "disc_herniation",
+                "other",
+            },
+        ),
         ("prp.leukocytes", {"rich", "poor", "not_reported"}),
         (
             "prp.activation",
@@ -140,10 +155,20 @@ def test_the_sections_follow_the_order_of_a_paper():
                 "tgfb1",
                 "ccl2",
                 "pdgf",
+                "pdgf_aa",
+                "pdgf_ab",
+                "pdgf_bb",
                 "vegf",
                 "igf1",
                 "bdnf",
                 "ngf",
+                "il8",
+                "il18",
+                "il33",
+                "gdnf",
+                "nt3",
+                "substance_p",
+                "cgrp",
                 "other",
             },
         ),
@@ -156,6 +181,8 @@ def test_the_sections_follow_the_order_of_a_paper():
                 "drg",
                 "dorsal_horn",
                 "sciatic_nerve",
+                "spinal_cord",
+                "brain",
                 "skin",
                 "disc",
                 "prp",
@@ -164,7 +191,7 @@ def test_the_sections_follow_the_order_of_a_paper():
         ),
         (
             "cytokines.measurements.assay",
-            {"elisa", "multiplex", "qpcr", "western_blot", "ihc", "other"},
+            {"elisa", "multiplex", "qpcr", "western_blot", "ihc", "flow_cytometry", "other"},
         ),
         (
             "cytokines.measurements.group_role",
@@ -172,9 +199,49 @@ def test_the_sections_follow_the_order_of_a_paper():
         ),
         (
             "outcomes.results.measure",
-            {"vas", "nrs", "odi", "von_frey", "thermal_latency", "cold", "other"},
+            {
+                "vas",
+                "nrs",
+                "odi",
+                "von_frey",
+                "thermal_latency",
+                "cold",
+                "dn4",
+                "npsi",
+                "bctq_sss",
+                "bctq_fss",
+                "ncv",
+                "nerve_latency",
+                "sfi",
+                "other",
+            },
+        ),
+        (
+            "arms.groups.role",
+            {
+                "prp",
+                "vehicle",
+                "untreated",
+                "sham",
+                "naive",
+                "anti_cytokine",
+                "growth_factor",
+                "active_other",
+            },
+        ),
+        (
+            "arms.groups.agent",
+            {"anti_tnf", "anti_il6", "anti_il1", "gf_ngf", "gf_bdnf", "gf_gdnf", "gf_igf1"},
+        ),
+        (
+            "safety.events.outcome",
+            {"responders", "adverse_events", "serious_adverse_events"},
         ),
         ("outcomes.results.direction", {"lower_better", "higher_better"}),
+        ("cytokines.measurements.direction", {"lower_better", "higher_better"}),
+        ("cytokines.measurements.value_type", {"final", "change"}),
+        ("outcomes.results.log_scale", {"natural", "log"}),
+        ("prp.source", {"autologous", "allogeneic", "human_into_animal", "not_reported"}),
     ],
 )
 def test_choice_fields_offer_the_values_the_review_needs(path, values):
@@ -257,8 +324,8 @@ def test_choosing_other_asks_what_it_was(values, path):
 
 def test_an_other_analyte_must_be_named_in_its_own_row():
     rows = [
-        {"analyte": "il6", "compartment": "serum", "unit": "pg/mL", "group_role": "intervention"},
-        {"analyte": "other", "compartment": "serum", "unit": "pg/mL", "group_role": "comparator"},
+        {"analyte": "il6", "compartment": "serum", "unit": "pg/mL", "group": "PRP"},
+        {"analyte": "other", "compartment": "serum", "unit": "pg/mL", "group": "Saline"},
     ]
     missing = missing_required(TEMPLATE, {**COMPLETE_HUMAN_STUDY, "cytokines.measurements": rows})
     assert [(problem.row, problem.column) for problem in missing] == [(1, "analyte_other")]
@@ -270,7 +337,7 @@ def test_a_measurement_row_needs_what_makes_it_usable():
         "analyte",
         "compartment",
         "unit",
-        "group_role",
+        "group",
     ]
 
 

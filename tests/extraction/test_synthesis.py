@@ -3,26 +3,37 @@
 The worked examples come from Borenstein, Hedges, Higgins & Rothstein (2009), Introduction
 to Meta-Analysis (Wiley): the single study of chapter 4 and "Dataset 1" (six studies,
 Table 14.1) analysed with random effects in chapters 14 and 18. Each expected value is
-also recomputed here with numpy from the book's formulas, without the module under test.
+also recomputed here with numpy from the formulas, without the module under test.
+
+Hedges' g follows metafor (exact J, variance ``1/n1 + 1/n2 + g²/(2N)``), whose variance is
+about 1.5 % larger than the book's ``J² V_d``; the book's pooled analysis is therefore
+reproduced from the book's own variances through ``pool_effects``. The comparison with
+metafor itself is in ``test_synthesis_metafor.py``.
 """
 
 import re
+import subprocess
+import sys
 import threading
 import warnings
 from html import unescape
+from pathlib import Path
 
 import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from scipy.special import gammaln
 
 from extraction.synthesis import (
     Arm,
+    EffectEstimate,
     StudyComparison,
     SynthesisError,
     forest_figure,
     forest_plot,
     hedges_g,
     meta_analyse,
+    pool_effects,
 )
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -43,6 +54,15 @@ def comparisons(rows=DATASET_1):
         StudyComparison(label, Arm(n1, m1, sd1), Arm(n2, m2, sd2))
         for label, m1, sd1, n1, m2, sd2, n2 in rows
     ]
+
+
+def metafor_g_and_variance(m1, sd1, n1, m2, sd2, n2):
+    """metafor's escalc("SMD"), written out again for the tests."""
+    pooled_sd = np.sqrt(((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2) / (n1 + n2 - 2))
+    m = n1 + n2 - 2
+    g = np.exp(gammaln(m / 2) - np.log(np.sqrt(m / 2)) - gammaln((m - 1) / 2)) * (m1 - m2)
+    g /= pooled_sd
+    return g, 1 / n1 + 1 / n2 + g**2 / (2 * (n1 + n2))
 
 
 def book_g_and_variance(m1, sd1, n1, m2, sd2, n2):
@@ -85,15 +105,17 @@ def svg_texts(svg: bytes) -> list[str]:
 
 def test_hedges_g_reproduces_the_worked_example_of_chapter_4():
     """Borenstein et al. (2009) ch. 4: treated 103 (SD 5.5, n 50), control 100 (SD 4.5,
-    n 50) give d = 0.5970, V_d = 0.0418, J = 0.9923, g = 0.5924 and V_g = 0.0411."""
+    n 50) give d = 0.5970, J = 0.9923 and g = 0.5924. The variance is metafor's
+    1/50 + 1/50 + g²/200 = 0.0418, where the book prints J² V_d = 0.0411."""
     g, variance = hedges_g(Arm(n=50, mean=103, sd=5.5), Arm(n=50, mean=100, sd=4.5))
 
     j = 1 - 3 / (4 * 100 - 9)
     assert j == pytest.approx(0.9923, abs=5e-5)
     assert g / j == pytest.approx(0.5970, abs=5e-5)
-    assert variance / j**2 == pytest.approx(0.0418, abs=5e-5)
     assert g == pytest.approx(0.5924, abs=5e-5)
-    assert variance == pytest.approx(0.0411, abs=5e-5)
+    assert variance == pytest.approx(1 / 50 + 1 / 50 + g**2 / 200, rel=1e-12)
+    assert variance == pytest.approx(0.0418, abs=5e-5)
+    assert j**2 * (1 / 50 + 1 / 50 + (g / j) ** 2 / 200) == pytest.approx(0.0411, abs=5e-5)
 
 
 def test_hedges_g_changes_sign_but_not_variance_when_the_groups_swap():
@@ -111,27 +133,29 @@ def test_hedges_g_changes_sign_but_not_variance_when_the_groups_swap():
 
 
 def test_dataset_1_matches_the_published_effect_size_of_each_study():
-    """Hedges' g and its variance per study, as printed to four decimals in the book's
-    worked example (ch. 14, Dataset 1)."""
+    """Hedges' g per study as printed to four decimals in the book's worked example (ch. 14,
+    Dataset 1); the variances are metafor's, recomputed independently."""
     published = {
-        "Carroll": (0.0945, 0.0329),
-        "Grant": (0.2774, 0.0307),
-        "Peck": (0.3665, 0.0499),
-        "Donat": (0.6644, 0.0105),
-        "Stewart": (0.4618, 0.0427),
-        "Young": (0.1852, 0.0234),
+        "Carroll": 0.0945,
+        "Grant": 0.2774,
+        "Peck": 0.3665,
+        "Donat": 0.6644,
+        "Stewart": 0.4618,
+        "Young": 0.1852,
     }
+    rows = {row[0]: metafor_g_and_variance(*row[1:]) for row in DATASET_1}
 
     result = meta_analyse(comparisons(), outcome="Outcome")
 
     for study in result.studies:
-        g, variance = published[study.label]
-        assert study.g == pytest.approx(g, abs=5e-5)
-        assert study.variance == pytest.approx(variance, abs=5e-5)
+        assert study.g == pytest.approx(published[study.label], abs=5e-5)
+        assert study.g == pytest.approx(rows[study.label][0], rel=1e-12)
+        assert study.variance == pytest.approx(rows[study.label][1], rel=1e-12)
+        assert study.se == pytest.approx(np.sqrt(study.variance))
 
 
 def test_dataset_1_matches_an_independent_dersimonian_laird_computation():
-    rows = [book_g_and_variance(*row[1:]) for row in DATASET_1]
+    rows = [metafor_g_and_variance(*row[1:]) for row in DATASET_1]
     g, v = np.array([r[0] for r in rows]), np.array([r[1] for r in rows])
     expected = dersimonian_laird(g, v)
 
@@ -153,12 +177,13 @@ def test_dataset_1_matches_the_published_random_effects_analysis():
     fixed-effect M = 0.4143, Q = 12.0033 on 5 df (p = 0.0347), T² = 0.0373, I² = 58.34%,
     random-effects M* = 0.3582 (95% CI 0.1520 to 0.5645), Z = 3.4038, p = 0.0007.
 
-    Note: R's metafor and statsmodels compute the variance of g with a slightly different
-    approximation and print 0.4150, 0.3585 and T² = 0.0372 for the same data."""
+    The book's variances are given to ``pool_effects``; from the groups, metafor's variance
+    of g gives 0.4150, 0.3585 and T² = 0.0372 instead (checked against metafor elsewhere)."""
     rows = [book_g_and_variance(*row[1:]) for row in DATASET_1]
     fixed = dersimonian_laird(np.array([r[0] for r in rows]), np.array([r[1] for r in rows]))
+    estimates = [EffectEstimate(row[0], g, v) for row, (g, v) in zip(DATASET_1, rows, strict=True)]
 
-    result = meta_analyse(comparisons(), outcome="Outcome")
+    result = pool_effects(estimates, outcome="Outcome", method="DL")
 
     assert fixed["fixed"] == pytest.approx(0.4143, abs=5e-5)
     assert result.q == pytest.approx(12.0033, abs=5e-5)
@@ -193,9 +218,16 @@ def test_paule_mandel_solves_its_estimating_equation_and_says_so():
     assert result.pooled == pytest.approx(mean, rel=1e-9)
 
 
-def test_reml_is_refused_rather_than_silently_replaced():
-    with pytest.raises(SynthesisError, match='"DL".*"PM"'):
-        meta_analyse(comparisons(), outcome="Outcome", method="REML")
+def test_reml_is_the_default_estimator_and_says_so():
+    result = meta_analyse(comparisons(), outcome="Outcome")
+
+    assert result.method == "REML"
+    assert result.model == "Random effects, REML estimator of τ²"
+
+
+def test_an_unknown_estimator_is_refused_with_the_ones_on_offer():
+    with pytest.raises(SynthesisError, match='"REML".*"DL".*"PM".*"HS" given'):
+        meta_analyse(comparisons(), outcome="Outcome", method="HS")
 
 
 def test_consistent_studies_have_no_between_study_variance_and_equal_the_fixed_effect():
@@ -206,10 +238,10 @@ def test_consistent_studies_have_no_between_study_variance_and_equal_the_fixed_e
         ("B 2005", 10.0, 2.2, 60, 9.0, 2.0, 60),
         ("C 2011", 10.4, 1.9, 35, 9.1, 2.0, 36),
     )
-    g, v = zip(*(book_g_and_variance(*row[1:]) for row in rows), strict=True)
+    g, v = zip(*(metafor_g_and_variance(*row[1:]) for row in rows), strict=True)
     expected = dersimonian_laird(np.array(g), np.array(v))
 
-    result = meta_analyse(comparisons(rows), outcome="Outcome")
+    result = meta_analyse(comparisons(rows), outcome="Outcome", method="DL")
 
     assert result.q < result.q_df
     assert result.tau2 == 0
@@ -284,7 +316,7 @@ def test_a_confidence_level_outside_zero_and_one_is_refused():
 
 @pytest.fixture(scope="module")
 def result():
-    return meta_analyse(comparisons(), outcome="Pain intensity at 3 months")
+    return meta_analyse(comparisons(), outcome="Pain intensity at 3 months", method="DL")
 
 
 def test_the_svg_forest_plot_shows_every_study_and_the_pooled_figures_as_text(result):
@@ -295,10 +327,15 @@ def test_the_svg_forest_plot_shows_every_study_and_the_pooled_figures_as_text(re
         assert f"{study.weight:.1f}%" in texts
     assert "Pain intensity at 3 months" in texts
     assert "Random effects (DerSimonian-Laird)" in texts
-    assert "0.36 [0.15, 0.56]" in texts
+    assert "0.36 [0.15, 0.57]" in texts
     assert "0.66 [0.46, 0.87]" in texts  # Donat
-    assert "Heterogeneity: τ² = 0.037; I² = 58.3%; Q = 12.00, df = 5 (p = 0.035)" in texts
-    assert "Test for overall effect: z = 3.40 (p < 0.001)" in texts
+    assert "95% prediction interval" in texts
+    assert "[-0.07, 0.79]" in texts
+    assert "k = 6. Heterogeneity: τ² = 0.037; I² = 58.0%; Q = 11.91, df = 5 (p = 0.036)" in texts
+    assert (
+        "Test for overall effect: z = 3.40 (p < 0.001). "
+        "Random effects, DerSimonian-Laird estimator of τ²."
+    ) in texts
     assert {"Favours control", "Favours PRP"} <= set(texts)
 
 
@@ -384,4 +421,43 @@ def test_forest_plots_drawn_in_parallel_threads_all_keep_their_text(result):
         thread.join()
 
     assert len(outputs) == 6
-    assert all("0.36 [0.15, 0.56]" in svg_texts(svg) for svg in outputs)
+    assert all("0.36 [0.15, 0.57]" in svg_texts(svg) for svg in outputs)
+
+
+def test_the_forest_plot_shows_the_groups_each_study_compared(result):
+    """A reader sees which groups went in: each arm's mean, SD and n under its name."""
+    texts = svg_texts(forest_plot(result, treatment="PRP", control="CCI + saline"))
+
+    assert {"PRP", "CCI + saline", "Mean", "SD", "n"} <= set(texts)
+    assert texts.count("Mean") == 2
+    first_row = sorted(
+        (t.get_position()[0], t.get_text())
+        for t in forest_figure(result).axes[0].texts
+        if t.get_position()[1] == 0
+    )
+    assert [text for _, text in first_row][:7] == ["Carroll", "94", "22", "60", "92", "20", "60"]
+
+
+def test_effects_pooled_without_their_groups_are_drawn_without_group_columns():
+    estimates = [EffectEstimate("A", 0.2, 0.04), EffectEstimate("B", 0.5, 0.05)]
+
+    texts = svg_texts(forest_plot(pool_effects(estimates, outcome="x")))
+
+    assert "Mean" not in texts and "treatment" not in texts
+
+
+def test_the_synthesis_package_runs_without_django():
+    """Pure code: importing every public name loads no part of Django."""
+    code = (
+        "import sys, extraction.synthesis; "
+        "print(sorted(m for m in sys.modules if m.startswith('django')))"
+    )
+    run = subprocess.run(  # noqa: S603 - the test's own interpreter
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+
+    assert run.stdout.strip() == "[]"
