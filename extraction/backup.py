@@ -1,78 +1,45 @@
-"""A whole review as one JSON document, and back: records, batches, duplicates, decisions
-and their histories, resolutions, stopping decisions, templates, extractions and their
-edits, risk of bias, and members by username.
+"""A whole review as one JSON document, and back: every table that belongs to the review
+(records, batches, duplicates, decisions and their histories, full texts, stopping decisions,
+studies and their reports, templates, extractions and their edits, risk of bias, the audit
+log...), members and every other person by username.
+
+Which tables: every model of the installed apps whose rows reach a review through their
+foreign keys (`review_models`, found by walking the models' relations when first asked), so
+a table another part of the product adds later is backed up and restored without a change
+here, as long as its rows point (directly or through a parent) at the review. Left out:
+users (referred to by username), `ExportJob` (downloads being built, not review data) and
+the built-in templates (referred to by key and version number; they come with the product).
 
 Rows are written with their original ids; restoring inserts them in dependency order and
-maps every reference to the new ids, so a backup restores into any instance (or beside
-the original under a new slug). Timestamps are kept as they were. Uploaded files (import
-files, PDFs) are referred to by name only: back up the media directory with them.
+maps every reference to the new ids (an audit event's target id too), so a backup restores
+into any instance (or beside the original under a new slug). Timestamps are kept as they
+were. Uploaded files (import files, PDFs) are referred to by name only: back up the media
+directory with them.
+
+`write_backup` streams: rows are read in chunks and written one by one, so a 100k-record
+review never sits in memory. Restoring reads the document whole.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
-from typing import Any
+from functools import cache
+from typing import Any, TextIO
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 
-from extraction.models import (
-    Extraction,
-    ExtractionConfig,
-    ExtractionEdit,
-    RiskOfBias,
-    Study,
-    Template,
-    TemplateVersion,
-)
-from reviewmgr.models import (
-    DuplicateGroup,
-    ImportBatch,
-    Membership,
-    Record,
-    RecordCorrection,
-    Review,
-)
-from screening.models import (
-    Decision,
-    FullText,
-    Ranking,
-    RecordScreening,
-    Resolution,
-    ScreeningConfig,
-    ScreeningEvent,
-    StoppingDecision,
-)
+from extraction.models import ExportJob, ExtractionConfig, Template, TemplateVersion
+from reviewmgr.models import Review
 
 FORMAT = "reviewmgr-review-backup"
 VERSION = 1
-
-# in restore order, each with the path from its rows to the review
-MODELS: list[tuple[type[models.Model], str]] = [
-    (Membership, "review"),
-    (ImportBatch, "review"),
-    (DuplicateGroup, "review"),
-    (Record, "review"),
-    (RecordCorrection, "record__review"),
-    (ScreeningConfig, "review"),
-    (RecordScreening, "review"),
-    (Decision, "record__review"),
-    (Resolution, "record__review"),
-    (ScreeningEvent, "record__review"),
-    (FullText, "record__review"),
-    (Ranking, "review"),
-    (StoppingDecision, "review"),
-    (Template, "review"),
-    (TemplateVersion, "template__review"),
-    (ExtractionConfig, "review"),
-    (Study, "review"),
-    (Extraction, "study__review"),
-    (ExtractionEdit, "extraction__study__review"),
-    (RiskOfBias, "extraction__study__review"),
-]
 CHUNK = 2000
+LEFT_OUT = {ExportJob}
 
 
 class BackupError(ValueError):
@@ -83,6 +50,56 @@ def _label(model) -> str:
     return model._meta.label_lower
 
 
+def _path_to_review(model, seen: frozenset = frozenset()) -> str | None:
+    """The shortest lookup from a model's rows to their review ("record__review"), or None."""
+    best = None
+    for field in model._meta.concrete_fields:
+        if not field.is_relation or not field.many_to_one and not field.one_to_one:
+            continue
+        target = field.related_model
+        if target is Review:
+            return field.name
+        if target is model or target in seen or target is get_user_model():
+            continue
+        rest = _path_to_review(target, seen | {model})
+        if rest is not None and (best is None or rest.count("__") + 1 < best.count("__")):
+            best = f"{field.name}__{rest}"
+    return best
+
+
+@cache
+def review_models() -> tuple[tuple[type[models.Model], str], ...]:
+    """Every model whose rows belong to a review, with the lookup to it, in an order in
+    which each row's required references are restored before it. Nullable references to a
+    later table (a record's primary, a group's primary record) are set afterwards."""
+    found = {}
+    for model in apps.get_models():
+        if model is Review or model in LEFT_OUT or model._meta.proxy:
+            continue
+        path = _path_to_review(model)
+        if path is not None:
+            found[model] = path
+    ordered: list[type[models.Model]] = []
+    pending = list(found)
+    while pending:
+        for model in pending:
+            needs = {
+                f.related_model
+                for f in model._meta.concrete_fields
+                if f.is_relation
+                and not f.null
+                and f.related_model in found
+                and f.related_model is not model
+            }
+            if needs <= set(ordered):
+                ordered.append(model)
+                pending.remove(model)
+                break
+        else:  # a cycle of required references: cannot happen with the product's models
+            raise RuntimeError(f"Cannot order {', '.join(_label(m) for m in pending)}.")
+    return tuple((model, found[model]) for model in ordered)
+
+
 def _json(value: Any) -> Any:
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
@@ -91,13 +108,13 @@ def _json(value: Any) -> Any:
     return value
 
 
-def _rows(model, path: str, review: Review) -> Iterator[dict]:
-    fields = [f for f in model._meta.concrete_fields]
+def _rows(model, path: str, review: Review, users: dict[int, str]) -> Iterator[dict]:
+    fields = list(model._meta.concrete_fields)
     user_fields = {
         f.attname for f in fields if f.is_relation and f.related_model is get_user_model()
     }
-    users = dict(get_user_model().objects.values_list("pk", "username"))
-    for obj in model.objects.filter(**{path: review}).order_by("pk").iterator(chunk_size=CHUNK):
+    rows = model.objects.filter(**{path: review}).order_by("pk")
+    for obj in rows.iterator(chunk_size=CHUNK):
         row = {}
         for field in fields:
             value = field.value_from_object(obj)
@@ -116,41 +133,76 @@ def _builtin_versions() -> dict[int, list]:
     }
 
 
-def backup_review(review: Review) -> dict:
-    """The review and everything in it, as JSON-ready data. Reads every row of the review."""
-    data = {
+def _header(review: Review) -> dict:
+    config = ExtractionConfig.objects.filter(review=review).first()
+    builtin = _builtin_versions()
+    used = set()
+    for model, path in review_models():
+        for field in model._meta.concrete_fields:
+            if field.is_relation and field.related_model is TemplateVersion:
+                used |= set(
+                    model.objects.filter(**{path: review, f"{field.name}__in": list(builtin)})
+                    .values_list(field.attname, flat=True)
+                    .distinct()
+                )
+    builtin_templates = {t.pk: t.key for t in Template.objects.filter(review__isnull=True)}
+    return {
         "format": FORMAT,
         "version": VERSION,
         "review": {
-            f.attname: _json(f.value_from_object(review))
+            f.attname: _json(
+                f.value_from_object(review)
+                if f.related_model is not get_user_model()
+                else getattr(getattr(review, f.name), "username", None)
+            )
             for f in Review._meta.concrete_fields
             if not f.primary_key
         },
-        "builtin_template_versions": {},
-        "tables": {},
+        "builtin_templates": {
+            str(pk): key
+            for pk, key in builtin_templates.items()
+            if config is not None and config.template_id == pk
+        },
+        "builtin_template_versions": {str(pk): builtin[pk] for pk in sorted(used)},
     }
-    builtin = _builtin_versions()
-    used_builtin = set()
-    for model, path in MODELS:
-        rows = list(_rows(model, path, review))
-        for row in rows:
-            if model is not TemplateVersion and row.get("template_version_id") in builtin:
-                used_builtin.add(row["template_version_id"])
-        data["tables"][_label(model)] = rows
-    config = ExtractionConfig.objects.filter(review=review).first()
-    builtin_templates = {t.pk: t.key for t in Template.objects.filter(review__isnull=True)}
-    data["builtin_templates"] = {
-        str(pk): key
-        for pk, key in builtin_templates.items()
-        if config is not None and config.template_id == pk
-    }
-    data["builtin_template_versions"] = {str(pk): builtin[pk] for pk in sorted(used_builtin)}
-    return data
+
+
+def write_backup(review: Review, handle: TextIO) -> dict[str, int]:
+    """Write the review as one JSON document into the text file `handle`, table by table and
+    row by row (nothing is held but one chunk of rows); returns the rows per table."""
+    users = dict(get_user_model().objects.values_list("pk", "username"))
+    header = _header(review)
+    handle.write(json.dumps(header, ensure_ascii=False)[:-1])
+    handle.write(', "tables": {')
+    written = {}
+    for index, (model, path) in enumerate(review_models()):
+        handle.write(("," if index else "") + f"\n{json.dumps(_label(model))}: [")
+        count = 0
+        for row in _rows(model, path, review, users):
+            handle.write(("," if count else "") + "\n" + json.dumps(row, ensure_ascii=False))
+            count += 1
+        handle.write("]")
+        written[_label(model)] = count
+    handle.write("\n}}\n")
+    return written
+
+
+def backup_review(review: Review) -> dict:
+    """The review as JSON-ready data in memory: for tests and small reviews. Files should be
+    written with `write_backup`, which streams."""
+    import io
+
+    buffer = io.StringIO()
+    write_backup(review, buffer)
+    return json.loads(buffer.getvalue())
 
 
 def counts(review: Review) -> dict[str, int]:
     """Rows per table of a review: what a restore must reproduce exactly."""
-    return {_label(model): model.objects.filter(**{path: review}).count() for model, path in MODELS}
+    return {
+        _label(model): model.objects.filter(**{path: review}).count()
+        for model, path in review_models()
+    }
 
 
 def restore_review(data: dict, *, slug: str | None = None) -> Review:
@@ -212,15 +264,35 @@ def _restore(data: dict, slug: str | None) -> Review:
         for pk, key in data.get("builtin_templates", {}).items()
     }
     deferred: list[tuple[type[models.Model], str, int, int]] = []
-    for model, _ in MODELS:
+    for model, _ in review_models():
         rows = data["tables"].get(_label(model), [])
         ids[_label(model)] = {}
         _insert(model, rows, review, ids, user_id, deferred, builtin_versions, builtin_templates)
+    later: dict[tuple[type[models.Model], str], list[models.Model]] = {}
     for model, attname, new_pk, old_target in deferred:
         target_model = model._meta.get_field(attname.removesuffix("_id")).related_model
-        new_target = ids[_label(target_model)].get(old_target)
-        model.objects.filter(pk=new_pk).update(**{attname: new_target})
+        row = model(pk=new_pk, **{attname: ids[_label(target_model)].get(old_target)})
+        later.setdefault((model, attname), []).append(row)
+    for (model, attname), rows in later.items():
+        model.objects.bulk_update(rows, [attname], batch_size=CHUNK)
+    _remap_audit_targets(review, ids)
     return review
+
+
+def _remap_audit_targets(review: Review, ids: dict[str, dict[int, int]]) -> None:
+    """An audit event names its target by type and id; point it at the restored row."""
+    from reviewmgr.models import AuditEvent
+
+    by_name = {label.split(".")[1]: mapping for label, mapping in ids.items()}
+    events = []
+    for event in AuditEvent.objects.filter(review=review, target_id__isnull=False).only(
+        "pk", "target_type", "target_id"
+    ):
+        mapping = by_name.get(event.target_type)
+        if mapping and event.target_id in mapping:
+            event.target_id = mapping[event.target_id]
+            events.append(event)
+    AuditEvent.objects.bulk_update(events, ["target_id"], batch_size=CHUNK)
 
 
 def _restore_builtin_map(data: dict) -> dict[int, int]:

@@ -7,7 +7,7 @@ polls. A job whose process died is shown as failed (its heartbeat stopped) and c
 
 from __future__ import annotations
 
-import json
+import io
 import tempfile
 import zipfile
 from pathlib import Path
@@ -49,7 +49,9 @@ def build(review: Review, kind: str, handle: BinaryIO, *, extractor=None) -> Non
                 for path in paths:
                     archive.write(path, path.name)
     elif kind == ExportJob.Kind.BACKUP:
-        handle.write(json.dumps(backup.backup_review(review), ensure_ascii=False).encode("utf-8"))
+        text = io.TextIOWrapper(handle, encoding="utf-8", write_through=True)
+        backup.write_backup(review, text)
+        text.detach()  # the caller keeps (and closes) the binary file
     else:
         raise ValueError(f"Unknown export {kind!r}")
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from extraction import conversions, prisma, reporting, rob, schema, synthesis
+from extraction import conversions, pooling, prisma, reporting, rob, schema
 from extraction.models import Extraction, RiskOfBias
+from reviewmgr import studies
 from reviewmgr.models import Review
 from reviewmgr.spreadsheets import Column, Sheet, write_csv, write_xlsx
 from screening.models import Decision, RecordScreening, Resolution, Stage
 
 STUDY_COLUMNS = [
+    Column("Study ID", width=9),
     Column("Study", width=28),
     Column("Year", kind="integer", width=7),
     Column("Title", width=50, wrap=True),
@@ -27,8 +29,18 @@ PRP_SECTION = "prp"
 CHUNK = 2000
 
 
-def _study_cells(record) -> list:
-    return [record.short_authors, record.year, record.title, record.doi, record.pmid]
+def _study_cells(record, study_id: str) -> list:
+    """The study's ID ("S" and its first report's record number: the same on every sheet,
+    in the CSV and in the RIS) and the citation of the report the row is about."""
+    return [study_id, record.short_authors, record.year, record.title, record.doi, record.pmid]
+
+
+def _reports_by_study(review: Review | int) -> dict[int, list[int]]:
+    """First report id -> the record ids of the study's other reports. One query."""
+    found: dict[int, list[int]] = {}
+    for report, first in studies.study_keys(review).items():
+        found.setdefault(first, []).append(report)
+    return {first: sorted(reports) for first, reports in found.items()}
 
 
 def _templates(extractions: list[Extraction]) -> dict[int, schema.Template]:
@@ -68,7 +80,7 @@ def _field_columns(fields: list[schema.Field]) -> list[Column]:
     columns = []
     for field in fields:
         kind = "number" if field.type in ("integer", "decimal") else "text"
-        columns.append(Column(field.label, kind=kind, wrap=field.type == "long_text"))
+        columns.append(Column(field.heading, kind=kind, wrap=field.type == "long_text"))
         if field.type == "decimal" and field.units:
             columns.append(Column(f"{field.label} unit"))
     return columns
@@ -88,11 +100,17 @@ def characteristics_sheet(extractions, templates) -> Sheet:
     fields = _union_fields(templates.values(), exclude_sections={PRP_SECTION})
 
     def rows() -> Iterator[list]:
+        further = _reports_by_study(extractions[0].study.review_id) if extractions else {}
         for e in extractions:
-            yield _study_cells(e.study.record) + _field_cells(fields, e.values)
+            reports = [e.study.record_id, *further.get(e.study.record_id, [])]
+            yield (
+                _study_cells(e.study.record, e.study.study_id)
+                + ["; ".join(str(pk) for pk in reports)]
+                + _field_cells(fields, e.values)
+            )
 
-    columns = STUDY_COLUMNS + _field_columns(fields)
-    return Sheet("Characteristics", columns, rows())
+    columns = STUDY_COLUMNS + [Column("Reports (record IDs)", width=16)]
+    return Sheet("Characteristics", columns + _field_columns(fields), rows())
 
 
 def _number(values: dict, path: str):
@@ -135,7 +153,7 @@ MIBO_FIELDS = {
     "spin_count": ("prp.spins",),
     "spin_force": ("prp.spin1_force",),
     "spin_time": ("prp.spin1_time",),
-    "prp_volume": (),  # the built-in form has no final PRP volume field
+    "prp_volume": ("prp.final_volume",),
     "whole_blood_platelets": ("prp.platelet_baseline",),
     "prp_platelets": ("prp.platelet_concentration",),
     "red_cells": ("prp.red_cells",),
@@ -151,13 +169,28 @@ MIBO_FIELDS = {
 }
 
 
+NOT_REPORTED_TEXT = {"not reported", "nr", "n/r", "not stated", "unclear", "unknown"}
+
+
+def _reported(value) -> bool:
+    """Whether a stored answer reports something: a chosen "Not reported", or the words typed
+    into a text field, are not a report."""
+    if value in (None, "not_reported", ["not_reported"]):
+        return False
+    if isinstance(value, str):
+        words = value.strip().rstrip(".").casefold()
+        return bool(words) and words not in NOT_REPORTED_TEXT
+    return True
+
+
 def mibo_score(values: dict) -> conversions.Completeness:
     reported = {}
     for key, _ in conversions.MIBO_PRP_ITEMS:
         paths = MIBO_FIELDS.get(key, ())
-        reported[key] = any(
-            values.get(p) not in (None, "not_reported", ["not_reported"]) for p in paths
-        )
+        reported[key] = any(_reported(values.get(p)) for p in paths)
+    # a single injection has no interval to report; it is not missing
+    if values.get("prp.injections") == 1 and not reported["injection_interval"]:
+        reported["injection_interval"] = True
     return conversions.mibo_completeness(reported)
 
 
@@ -174,7 +207,7 @@ def prp_sheet(extractions, templates) -> Sheet | None:
                 kind = conversions.PrpClass(None, None, None, (f"Not classified: {error}",))
             score = mibo_score(e.values)
             yield (
-                _study_cells(e.study.record)
+                _study_cells(e.study.record, e.study.study_id)
                 + _field_cells(fields, e.values)
                 + [
                     kind.paw,
@@ -223,12 +256,19 @@ def table_sheets(extractions, templates) -> list[Sheet]:
         def rows(path=path, columns=columns, has_numbers=has_numbers) -> Iterator[list]:
             for e in extractions:
                 for index, row in enumerate(e.values.get(path) or [], 1):
-                    cells = _study_cells(e.study.record) + [index]
+                    cells = _study_cells(e.study.record, e.study.study_id) + [index]
                     cells += [_cell(c, row.get(c.key)) for c in columns]
                     if has_numbers:
-                        _, mean, sd, method = reporting.arm_figures(row)
-                        converted = method not in ("", "reported") and sd is not None
-                        cells += [mean, sd, method if converted else ("reported" if sd else "")]
+                        _, mean, sd, method = pooling.continuous_figures(row)
+                        if method.startswith("not "):
+                            cells += [None, None, method]
+                        else:
+                            converted = method not in ("", "reported") and sd is not None
+                            cells += [
+                                mean,
+                                sd,
+                                method if converted else ("reported" if sd else ""),
+                            ]
                     yield cells
 
         sheet_columns = STUDY_COLUMNS + [Column("Row", kind="integer", width=5)]
@@ -256,8 +296,8 @@ def risk_of_bias_sheet(extractions) -> Sheet:
         )
         for risk in risks:
             tool = rob.TOOLS[risk.tool]
-            record = by_extraction[risk.extraction_id].study.record
-            cells = [*_study_cells(record)[:2], tool.name, risk.result]
+            study = by_extraction[risk.extraction_id].study
+            cells = [*_study_cells(study.record, study.study_id)[:3], tool.name, risk.result]
             cells.append(tool.label(risk.overall) if risk.overall else None)
             for domain in tool.domains:
                 judgement = risk.judgements.get(domain.key)
@@ -270,7 +310,7 @@ def risk_of_bias_sheet(extractions) -> Sheet:
             cells += [None, None, None] * (width - len(tool.domains))
             yield cells
 
-    columns = [STUDY_COLUMNS[0], STUDY_COLUMNS[1], Column("Tool", width=12), Column("Result")]
+    columns = [*STUDY_COLUMNS[:3], Column("Tool", width=12), Column("Result")]
     columns.append(Column("Overall (tool's algorithm)", kind="judgement", width=16))
     for n in range(1, width + 1):
         columns += [
@@ -283,17 +323,20 @@ def risk_of_bias_sheet(extractions) -> Sheet:
 
 def excluded_sheet(review: Review) -> Sheet:
     reasons = reporting.full_text_reasons(review)
+    keys = studies.study_keys(review)
 
     def rows() -> Iterator[list]:
         records = review.records.filter(pk__in=reasons).order_by("pk")
         for record in records.iterator(chunk_size=CHUNK):
-            yield _study_cells(record) + [reasons[record.pk]]
+            study_id = studies.study_id(keys.get(record.pk, record.pk))
+            yield _study_cells(record, study_id) + [reasons[record.pk]]
 
     return Sheet("Excluded at full text", STUDY_COLUMNS + [Column("Reason", width=30)], rows())
 
 
 def screening_log_sheet(review: Review) -> Sheet:
     """Every decision and every resolution, oldest first."""
+    keys = studies.study_keys(review)
 
     def rows() -> Iterator[list]:
         sources = ((Decision, "reviewer", "decision"), (Resolution, "resolved_by", "resolution"))
@@ -317,9 +360,12 @@ def screening_log_sheet(review: Review) -> Sheet:
             ):
                 stage_label = Stage(stage).label
                 at = at.replace(tzinfo=None)
-                yield [record_id, title, stage_label, kind, who, verdict, reason, note, at]
+                study_id = studies.study_id(keys.get(record_id, record_id))
+                cells = [study_id, record_id, title, stage_label, kind, who, verdict, reason]
+                yield [*cells, note, at]
 
     columns = [
+        Column("Study ID", width=9),
         Column("Record", kind="integer", width=9),
         Column("Title", width=50),
         Column("Stage", width=18),
@@ -342,51 +388,143 @@ def prisma_sheet(review: Review) -> Sheet:
     )
 
 
-def synthesis_sheet(review: Review) -> Sheet:
+def synthesis_sheet(review: Review, *, extractor=None) -> Sheet:
+    """Per analysis: its key, every study's groups with n, mean, SD (or events/n) and where
+    each number came from, g (or the log ratio) with SE and weight, then the pooled line with
+    CI, prediction interval, τ², I², Q, its p and the estimator. A first line says whose data
+    these are."""
+    settings = reporting.synthesis_settings(review)
+
     def rows() -> Iterator[list]:
-        for outcome in reporting.poolable_outcomes(review).values():
-            try:
-                result = reporting.meta_analysis(outcome)
-            except synthesis.SynthesisError as error:
-                title = f"{outcome.key.label}, {outcome.key.time_point}".strip(", ")
-                yield [title, None, None, None, None, None, None, None, f"Not pooled: {error}"]
-                continue
-            for study in result.studies:
-                yield [
-                    result.outcome,
-                    study.label,
-                    study.g,
-                    study.ci_low,
-                    study.ci_high,
-                    study.weight,
-                    None,
-                    None,
-                    result.method,
-                ]
-            yield [
-                result.outcome,
-                "Pooled (random effects)",
-                result.pooled,
-                result.ci_low,
-                result.ci_high,
-                100.0,
-                result.tau2,
-                result.i2,
-                result.method,
-            ]
+        whose = (
+            f"Data of extractor {extractor.username}, not the consensus"
+            if extractor is not None
+            else "Consensus data (final consensus extractions)"
+        )
+        yield [whose] + [None] * (len(columns) - 1)
+        for item in reporting.analyses(review, extractor=extractor):
+            yield from _analysis_rows(item, settings)
 
     columns = [
-        Column("Outcome", width=30),
+        Column("Analysis", width=40, wrap=True),
+        Column("Outcome", width=18),
+        Column("Compartment", width=16),
+        Column("Species", width=10),
+        Column("Assay class", width=18),
+        Column("Values", width=14),
+        Column("Direction", width=14),
+        Column("Comparison", width=30),
+        Column("Time window", width=24),
+        Column("Row", width=10),
         Column("Study", width=24),
-        Column("Hedges' g", kind="number"),
+        Column("Groups compared", width=30, wrap=True),
+        Column("Treatment group", width=18),
+        Column("Treatment n", kind="number"),
+        Column("Treatment mean or events", kind="number"),
+        Column("Treatment SD", kind="number"),
+        Column("Treatment figures from", width=30, wrap=True),
+        Column("Control group", width=18),
+        Column("Control n", kind="number"),
+        Column("Control mean or events", kind="number"),
+        Column("Control SD", kind="number"),
+        Column("Control figures from", width=30, wrap=True),
+        Column("Day", kind="number"),
+        Column("Effect (g, RR or OR)", kind="number"),
+        Column("SE (of g, or of log RR/OR)", kind="number"),
+        Column("Weight %", kind="number"),
+        Column("k", kind="integer"),
+        Column("Pooled (g, RR or OR)", kind="number"),
         Column("95% CI low", kind="number"),
         Column("95% CI high", kind="number"),
-        Column("Weight %", kind="number"),
+        Column("95% PI low", kind="number"),
+        Column("95% PI high", kind="number"),
         Column("tau²", kind="number"),
         Column("I² %", kind="number"),
-        Column("Method", width=20),
+        Column("Q", kind="number"),
+        Column("Q df", kind="integer"),
+        Column("Q p", kind="number"),
+        Column("Model", width=30),
+        Column("Notes", width=50, wrap=True),
     ]
     return Sheet("Meta-analyses", columns, rows())
+
+
+def _arm_cells(arm, kind: str) -> list:
+    if kind == "continuous":
+        how = arm.how + (f"; {arm.source}" if arm.source else "")
+        if arm.n_reported:
+            how += f"; n {arm.n_reported} split"
+        return [arm.group, arm.n, arm.mean, arm.sd, how]
+    how = arm.source + (f"; {arm.events_reported}/{arm.n_reported} split" if arm.n_reported else "")
+    return [arm.group, arm.n, arm.events, None, how]
+
+
+def _analysis_rows(item: reporting.Pooled, settings: reporting.Settings) -> Iterator[list]:
+    key = item.key
+    head = [
+        key.title,
+        key.outcome,
+        key.compartment,
+        key.species,
+        key.assay_class,
+        key.values,
+        key.direction,
+        key.contrast,
+        key.window.title,
+    ]
+    display = reporting.result_value(item.result, "display") or (lambda value: value)
+    for entry, effect in item.rows:
+        effect_cells = [None, None, None]
+        if effect is not None:
+            se = reporting.result_value(effect, "se")
+            if se is None and reporting.result_value(effect, "variance") is not None:
+                se = effect.variance**0.5
+            effect_cells = [display(effect.g), se, effect.weight]
+        yield (
+            head
+            + ["study", entry.study, entry.comparison]
+            + _arm_cells(entry.treatment, key.kind)
+            + _arm_cells(entry.control, key.kind)
+            + [entry.treatment.days, *effect_cells]
+            + [None] * 12
+            + [entry.note]
+        )
+    result = item.result
+    notes = [*item.analysis.notes]
+    notes += [f"{d.study}: out: {d.reason}" for d in item.analysis.decisions if not d.included]
+    if result is None:
+        yield (
+            head
+            + ["not pooled"]
+            + [None] * 16
+            + [item.analysis.k]
+            + [None] * 11
+            + ["; ".join([item.error, *notes])]
+        )
+        return
+    value = reporting.result_value
+    model = value(result, "model") or value(result, "method") or settings.estimator
+    notes += list(value(result, "notes") or ())
+    yield (
+        head
+        + ["pooled"]
+        + [None] * 16
+        + [
+            item.analysis.k,
+            display(result.pooled),
+            display(result.ci_low),
+            display(result.ci_high),
+            display(value(result, "pi_low")),
+            display(value(result, "pi_high")),
+            result.tau2,
+            result.i2,
+            result.q,
+            result.q_df,
+            result.q_p,
+            str(model),
+            "; ".join(notes),
+        ]
+    )
 
 
 def review_sheets(review: Review, *, extractor=None) -> list[Sheet]:
@@ -402,7 +540,7 @@ def review_sheets(review: Review, *, extractor=None) -> list[Sheet]:
         excluded_sheet(review),
         screening_log_sheet(review),
         prisma_sheet(review),
-        synthesis_sheet(review),
+        synthesis_sheet(review, extractor=extractor),
     ]
     return sheets
 

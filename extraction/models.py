@@ -95,12 +95,75 @@ class ExtractionConfig(models.Model):
         help_text="Either extractor may build the consensus, not only the lead.",
     )
 
+    class Estimator(models.TextChoices):
+        REML = "REML", "Restricted maximum likelihood (REML)"
+        DL = "DL", "DerSimonian-Laird"
+        PM = "PM", "Paule-Mandel"
+
+    class MultiArm(models.TextChoices):
+        SPLIT = "split", "Split the shared control's n among the comparisons"
+        COMBINE = "combine", "Combine the treatment arms into one group"
+
+    class BinaryMeasure(models.TextChoices):
+        RR = "RR", "Risk ratio"
+        OR = "OR", "Odds ratio"
+
+    class BinaryPooling(models.TextChoices):
+        MH = "MH", "Mantel-Haenszel"
+        IV = "IV", "Inverse variance"
+
+    estimator = models.CharField(
+        max_length=4,
+        choices=Estimator,
+        default=Estimator.REML,
+        help_text="How the between-study variance τ² is estimated in random-effects models.",
+    )
+    multi_arm = models.CharField(
+        max_length=8,
+        choices=MultiArm,
+        default=MultiArm.SPLIT,
+        help_text="When several arms share one control in an analysis (Cochrane Handbook 23.3.4).",
+    )
+    multi_arm_by_analysis = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Analyses that handle shared controls otherwise: analysis key -> split or "
+        "combine.",
+    )
+    binary_measure = models.CharField(max_length=2, choices=BinaryMeasure, default=BinaryMeasure.RR)
+    binary_pooling = models.CharField(max_length=2, choices=BinaryPooling, default=BinaryPooling.MH)
+    time_windows = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Analysis windows: a list of {label, centre, half_width, basis} in days "
+        "since injury or since PRP.",
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(estimator__in=["REML", "DL", "PM"]),
+                name="extraction_config_estimator_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(multi_arm__in=["split", "combine"]),
+                name="extraction_config_multi_arm_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(binary_measure__in=["RR", "OR"]) & Q(binary_pooling__in=["MH", "IV"]),
+                name="extraction_config_binary_known",
+            ),
+        ]
+
     def __str__(self) -> str:
         return f"Extraction settings of {self.review}"
 
 
 class Study(models.Model):
-    """A record included at full text, to be extracted."""
+    """An included study, to be extracted. `record` is its first report; the records linked
+        to it (`reviewmgr.ReportLink`) are its other reports, e.g. the article of a conference
+        abstract or a trial's follow-up. Its study ID ("S" and the first report's record number,
+    `reviewmgr.studies.study_id`) is the same at every stage and on every export."""
 
     class Status(models.TextChoices):
         NOT_STARTED = "not_started", "Not started"
@@ -123,6 +186,17 @@ class Study(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("extraction:compare", args=[self.review.slug, self.pk])
+
+    @property
+    def reports(self) -> list[Record]:
+        """Its first report, then the others as they were linked. One query."""
+        from reviewmgr.studies import reports_of
+
+        return reports_of(self.record)
+
+    @property
+    def study_id(self) -> str:
+        return f"S{self.record_id}"
 
 
 class Extraction(models.Model):

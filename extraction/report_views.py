@@ -10,38 +10,51 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.text import slugify
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
-from extraction import export_jobs, prisma, reporting, synthesis
+from extraction import export_jobs, pooling, prisma, reporting, services, synthesis
+from extraction.forms import SynthesisSettingsForm
 from extraction.models import ExportJob
 from extraction.ris import SELECTIONS, export_ris
-from reviewmgr.models import Membership
+from reviewmgr.models import ImportBatch, Membership
 from reviewmgr.permissions import get_review_for_user
+from screening import blinding
 
 CONTENT_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
 
 
-def _outcomes(review) -> list[reporting.Outcome]:
-    found = reporting.poolable_outcomes(review)
-    return [found[key] for key in sorted(found, key=lambda k: (k.table, k.label, k.time_point))]
+def _analyses(request: HttpRequest, review) -> tuple[list[reporting.Pooled], object]:
+    """The review's analyses on the consensus, or on one extractor's data (leads only)."""
+    extractor = _extractor(request, review) if review.membership.is_lead else None
+    return reporting.analyses(review, extractor=extractor), extractor
+
+
+def _unused_rows(request: HttpRequest, review) -> list:
+    extractor = _extractor(request, review) if review.membership.is_lead else None
+    return pooling.unused_rows(reporting.study_inputs(review, extractor=extractor))
 
 
 def reports(request: HttpRequest, slug: str) -> HttpResponse:
     review = get_review_for_user(request, slug)
-    counts = reporting.prisma_counts(review)
-    analyses = []
-    for index, outcome in enumerate(_outcomes(review)):
-        try:
-            result = reporting.meta_analysis(outcome)
-        except synthesis.SynthesisError as error:
-            analyses.append({"index": index, "outcome": outcome, "error": str(error)})
-            continue
-        analyses.append({"index": index, "outcome": outcome, "result": result})
+    prisma_shown = blinding.sight_for(review).sees_every_stage
+    counts = reporting.prisma_counts(review) if prisma_shown else None
+    analyses, extractor = _analyses(request, review)
     context = {
         "review": review,
-        "prisma_rows": prisma.as_rows(counts),
+        "prisma_rows": prisma.as_rows(counts) if prisma_shown else [],
+        "prisma_counts": counts,
+        "prisma_shown": prisma_shown,
+        "blind_notice": blinding.BLIND_NOTICE,
+        "searches": review.batches.filter(status=ImportBatch.Status.DONE).order_by(
+            "version_role", "search_date", "pk"
+        ),
         "analyses": analyses,
+        "extractor": extractor,
+        "settings": reporting.synthesis_settings(review),
+        "time_courses": sorted(reporting.time_courses(analyses)),
+        "unused_rows": _unused_rows(request, review),
         "selections": SELECTIONS,
         "export_kinds": ExportJob.Kind.choices,
         "export_jobs": review.export_jobs.select_related("created_by")[:10]
@@ -56,22 +69,54 @@ def prisma_download(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     review = get_review_for_user(request, slug)
     if fmt not in CONTENT_TYPES:
         raise Http404("SVG or PNG only.")
+    blinding.require_every_stage(review, blinding.sight_for(review), "the PRISMA diagram")
     data = prisma.draw(reporting.prisma_counts(review), fmt=fmt)
     return _image(request, data, f"{review.slug}-prisma.{fmt}", CONTENT_TYPES[fmt])
 
 
-def forest_download(request: HttpRequest, slug: str, index: int, fmt: str) -> HttpResponse:
+def forest_download(request: HttpRequest, slug: str, key: str, fmt: str) -> HttpResponse:
     review = get_review_for_user(request, slug)
-    outcomes = _outcomes(review)
-    if fmt not in CONTENT_TYPES or index >= len(outcomes):
+    analyses, _ = _analyses(request, review)
+    found = next((a for a in analyses if a.slug == key), None)
+    if fmt not in CONTENT_TYPES or found is None or found.result is None:
         raise Http404("No such forest plot.")
+    treatment, _, control = found.key.contrast.partition(" vs ")
     try:
-        result = reporting.meta_analysis(outcomes[index])
-    except synthesis.SynthesisError as error:
-        raise Http404(str(error)) from None
-    data = synthesis.forest_plot(result, fmt=fmt, treatment="PRP", control="control")
-    name = slugify(f"{outcomes[index].key.label} {outcomes[index].key.time_point}")
+        data = synthesis.forest_plot(found.result, fmt=fmt, treatment=treatment, control=control)
+    except (ArithmeticError, ValueError) as error:
+        raise Http404(f"This forest plot cannot be drawn: {error}") from None
+    name = slugify(found.key.title)[:80]
     return _image(request, data, f"{review.slug}-forest-{name}.{fmt}", CONTENT_TYPES[fmt])
+
+
+def time_course_download(request: HttpRequest, slug: str, outcome: str, fmt: str) -> HttpResponse:
+    review = get_review_for_user(request, slug)
+    analyses, _ = _analyses(request, review)
+    courses = {
+        slugify(name): (name, series) for name, series in reporting.time_courses(analyses).items()
+    }
+    draw = synthesis.time_course_plot
+    if fmt not in CONTENT_TYPES or outcome not in courses:
+        raise Http404("No such time-course picture.")
+    name, series = courses[outcome]
+    try:
+        data = draw(series, title=f"{name}: effect of PRP over time (Hedges' g)", fmt=fmt)
+    except (ArithmeticError, ValueError) as error:
+        raise Http404(f"This picture cannot be drawn: {error}") from None
+    return _image(request, data, f"{review.slug}-time-course-{outcome}.{fmt}", CONTENT_TYPES[fmt])
+
+
+@require_http_methods(["GET", "POST"])
+def synthesis_settings(request: HttpRequest, slug: str) -> HttpResponse:
+    review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
+    config = services.config_for(review)
+    form = SynthesisSettingsForm(request.POST or None, instance=config)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Synthesis settings saved.")
+        return redirect("extraction:reports", review.slug)
+    context = {"review": review, "form": form, "nav": "reports"}
+    return render(request, "extraction/synthesis_settings.html", context)
 
 
 def _image(request: HttpRequest, data: bytes, filename: str, content_type: str) -> HttpResponse:
@@ -181,3 +226,19 @@ def export_retry(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, error.messages[0])
     return redirect(job)
+
+
+@require_POST
+def multi_arm_choice(request: HttpRequest, slug: str) -> HttpResponse:
+    review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
+    try:
+        services.set_multi_arm_choice(
+            review=review,
+            analysis=request.POST.get("analysis", ""),
+            choice=request.POST.get("multi_arm", ""),
+        )
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(request, "Shared-control handling saved for that analysis.")
+    return redirect(reverse("extraction:reports", args=[review.slug]) + "#synthesis-title")

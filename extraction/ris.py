@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from reviewmgr import studies
 from reviewmgr.models import Record, Review
 from reviewmgr.ris_export import RisRecord, write_ris
 from screening.models import RecordScreening, Stage
@@ -31,7 +32,20 @@ def records_for(review: Review, selection: str):
     return rows.filter(pk__in=states.values("record_id")).order_by("pk")
 
 
-def ris_record(record: Record, note: str = "") -> RisRecord:
+def source_type(record: Record) -> str:
+    """The RIS type the record was imported with ("BLOG", "ELEC", ...), or for a web page
+    from another format, BLOG when its source called it a blog."""
+    raw = record.source_record if isinstance(record.source_record, dict) else {}
+    code = raw.get("type_of_reference")
+    if isinstance(code, str) and code.strip():
+        return code.strip().upper()
+    if record.type == Record.Type.WEBPAGE:
+        said = " ".join(str(raw.get(key, "")) for key in ("ref-type", "ENTRYTYPE", "type", "PT"))
+        return "BLOG" if "blog" in said.lower() else "ELEC"
+    return ""
+
+
+def ris_record(record: Record, note: str = "", study_id: str = "") -> RisRecord:
     return RisRecord(
         type=record.type,
         title=record.title,
@@ -50,6 +64,8 @@ def ris_record(record: Record, note: str = "") -> RisRecord:
         language=record.language,
         notes=(note,) if note else (),
         record_id=str(record.pk),
+        study_id=study_id,
+        source_type=source_type(record),
     )
 
 
@@ -57,5 +73,8 @@ def export_ris(review: Review, target: TextIO, selection: str = "included") -> i
     if selection not in SELECTIONS:
         raise ValueError(f"'{selection}' is not one of {', '.join(SELECTIONS)}")
     note = f"reviewmgr: {SELECTIONS[selection].lower()}"
+    keys = studies.study_keys(review)
     records = records_for(review, selection).iterator(chunk_size=2000)
-    return write_ris((ris_record(r, note) for r in records), target)
+    return write_ris(
+        (ris_record(r, note, studies.study_id(keys.get(r.pk, r.pk))) for r in records), target
+    )

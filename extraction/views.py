@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from extraction import agreement as extraction_agreement
-from extraction import rob, schema, services
+from extraction import rob, rowmatch, schema, services
 from extraction.forms import AddFieldForm, ExtractionSettingsForm, NewTemplateForm, TemplateJsonForm
 from extraction.models import Extraction, Study, Template
 from extraction.templatetags.extraction_tags import dom_id
@@ -22,6 +22,7 @@ from reviewmgr.models import Membership, Review
 from reviewmgr.permissions import get_review_for_user
 
 UNIT_SUFFIX = "#unit"
+STICKY_COLUMNS = 6  # app.css places this many key columns of a table
 
 
 def _study_or_404(review: Review, pk: int) -> Study:
@@ -117,14 +118,24 @@ def _form_context(review: Review, extraction: Extraction) -> dict:
         "extraction": extraction,
         "study": extraction.study,
         "template": template,
+        "save_url": reverse("extraction:save", args=[review.slug, extraction.pk]),
         "sections": _sections(template, extraction.values),
         "tool": tool,
         "tool_domains": _rob_rows(tool, risks),
         "risks": risks,
         "problems": schema.missing_required(template, extraction.values),
+        "figure_warnings": figure_warnings(template, extraction.values),
         "changes": extraction.template_version.changes,
         "nav": "extraction",
     }
+
+
+def figure_warnings(template: schema.Template, values: dict) -> list[str]:
+    """Implausible figures in the tables, located as a person reads them ("Groups, row 2")."""
+    found = []
+    for path, row, warning in schema.table_warnings(template, values):
+        found.append(f"{template.field(path).label}, row {row + 1}: {warning.message}")
+    return found
 
 
 def _sections(template: schema.Template, values: dict) -> list[dict]:
@@ -133,28 +144,84 @@ def _sections(template: schema.Template, values: dict) -> list[dict]:
     for section in template.sections:
         fields = []
         for field in section.fields:
-            value = values.get(field.path)
-            item = {"field": field, "value": value, "name": field.path}
             if field.type == "table":
-                item["rows"] = [
-                    {
-                        "index": index,
-                        "cells": [
-                            {
-                                "field": column,
-                                "value": (row or {}).get(column.key),
-                                "name": f"{field.path}|{index}|{column.key}",
-                                # a cell has no <label>: its column header is not one
-                                "label": f"{column.label}, row {index + 1}",
-                            }
-                            for column in field.columns
-                        ],
-                    }
-                    for index, row in enumerate(value or [])
-                ]
-            fields.append(item)
+                fields.append(_table_item(field, values.get(field.path)))
+                continue
+            condition = field.required_when
+            fields.append(
+                {
+                    "field": field,
+                    "value": values.get(field.path),
+                    "name": field.path,
+                    # a conditional field is marked required only while its condition holds
+                    "required_now": field.required
+                    or (condition is not None and condition.holds(values.get(condition.field))),
+                    "condition_values": json.dumps([str(v) for v in condition.values])
+                    if condition
+                    else "",
+                }
+            )
         sections.append({"section": section, "fields": fields})
     return sections
+
+
+def _table_item(field: schema.Field, value, new_row: int | None = None) -> dict:
+    """A table with its key columns first: they stay in view (sticky) while the extractor
+    scrolls across twenty columns of numbers. A table without a key keeps its first column."""
+    keyed = [field.column(key) for key in field.row_key] or list(field.columns[:1])
+    columns = keyed + [c for c in field.columns if c not in keyed]
+    sticky = {c.key: index for index, c in enumerate(keyed) if index < STICKY_COLUMNS}
+    return {
+        "field": field,
+        "value": value,
+        "name": field.path,
+        "shared_keys": _shared_keys(field, value),
+        "columns": [{"field": c, "sticky": sticky.get(c.key)} for c in columns],
+        "rows": [
+            {
+                "index": index,
+                "new": index == new_row,
+                "cells": [
+                    {
+                        "field": column,
+                        "sticky": sticky.get(column.key),
+                        "value": (row or {}).get(column.key),
+                        "name": f"{field.path}|{index}|{column.key}",
+                        # a cell has no <label>: its column header is not one
+                        "label": f"{column.label}, row {index + 1}",
+                    }
+                    for column in columns
+                ],
+            }
+            for index, row in enumerate(value or [])
+        ],
+    }
+
+
+def _shared_keys(field: schema.Field, value) -> list[str]:
+    """Rows of one extraction whose key cells are the same (a cell left empty in both counts
+    as the same; rows with no key cell filled are left alone): the comparison can only tell
+    them apart by their other cells, so the extractor is told while typing."""
+    if not field.row_key or not isinstance(value, list):
+        return []
+    groups: dict[tuple, list[int]] = {}
+    for index, row in enumerate(value):
+        key = rowmatch.key_of(row if isinstance(row, dict) else {}, field.row_key)
+        if any(part is not None for part in key):
+            groups.setdefault(key, []).append(index + 1)
+    names = [_in_a_sentence(field.column(key).label) for key in field.row_key]
+    what = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
+    return [
+        f"Rows {', '.join(map(str, rows[:-1]))} and {rows[-1]} have the same {what}. If they "
+        "are different results, tell them apart in one of these columns; otherwise remove one."
+        for rows in groups.values()
+        if len(rows) > 1
+    ]
+
+
+def _in_a_sentence(label: str) -> str:
+    """A column's label inside a sentence: 'Days since PRP' reads 'days since PRP'."""
+    return label[:1].lower() + label[1:] if not label.split()[0].isupper() else label
 
 
 def _rob_rows(tool: rob.Tool | None, risks) -> list[dict]:
@@ -207,28 +274,72 @@ def save(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     template = services.template_of(extraction)
     trigger = request.headers.get("HX-Trigger-Name", "")
     names = [trigger.removesuffix(UNIT_SUFFIX)] if trigger else _posted_names(request)
-    errors = []
+    errors, warnings = [], []
+    kept = ""
     for name in names:
         try:
             path, row, column, raw, target = _raw_value(request, template, name)
             services.save_value(
                 extraction=extraction, path=path, raw=raw, user=request.user, row=row, column=column
             )
+            if row is not None:
+                warnings += _row_warnings(extraction, path, row)
         except KeyError:
             errors.append(f"The form has no field '{name}'.")
         except (schema.ValueProblem, ValidationError) as error:
             message = getattr(error, "message", None) or "; ".join(error.messages)
             errors.append(message if trigger else f"{target.label}: {message}")
+            kept = _stored_text(extraction, target, path, row, column)
     if request.htmx:
-        return render(
-            request, "extraction/_saved.html", {"errors": errors, "name": trigger}, status=200
-        )
+        extraction.refresh_from_db(fields=["values"])
+        context = {
+            "errors": errors,
+            "warnings": warnings,
+            "kept": kept,
+            "name": trigger,
+            "problems": schema.missing_required(template, extraction.values),
+            "table": _key_warning(template, extraction.values, trigger),
+        }
+        return render(request, "extraction/_saved.html", context)
     if errors:
         for message in errors:
             messages.error(request, message)
     else:
         messages.success(request, "Saved.")
+    for message in dict.fromkeys(warnings):
+        messages.warning(request, message)
     return redirect(reverse("extraction:extract", args=[review.slug, extraction.pk]))
+
+
+def _key_warning(template: schema.Template, values: dict, name: str) -> dict | None:
+    """The table whose shared-key warning a save of the cell `name` may change, if any."""
+    path, _, rest = name.partition("|")
+    column = rest.partition("|")[2]
+    try:
+        field = template.field(path)
+    except KeyError:
+        return None
+    if field.type != "table" or column not in field.row_key:
+        return None
+    return {"field": field, "shared_keys": _shared_keys(field, values.get(path))}
+
+
+def _stored_text(extraction: Extraction, target: schema.Field, path: str, row, column) -> str:
+    """What is still stored for an input whose new value was refused, as the form shows it."""
+    value = extraction.values.get(path)
+    if row is not None:
+        rows = value if isinstance(value, list) else []
+        cells = rows[row] if row is not None and 0 <= row < len(rows) else {}
+        value = cells.get(column) if isinstance(cells, dict) else None
+    return schema.display_value(target, value)
+
+
+def _row_warnings(extraction: Extraction, path: str, row: int) -> list[str]:
+    extraction.refresh_from_db(fields=["values"])
+    rows = extraction.values.get(path) or []
+    if not 0 <= row < len(rows) or not isinstance(rows[row], dict):
+        return []
+    return [warning.message for warning in schema.implausible(rows[row])]
 
 
 def _posted_names(request: HttpRequest) -> list[str]:
@@ -246,19 +357,48 @@ def _posted_names(request: HttpRequest) -> list[str]:
 
 @require_POST
 def rows(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Add a row to a table or remove one. With htmx the table alone is sent back (and the
+    list of what is still missing); without JavaScript the whole form is shown again."""
     review = get_review_for_user(request, slug)
     extraction = _extraction_for(request, review, pk)
     path = request.POST.get("path", "")
+    error, added = "", None
     try:
-        if "delete" in request.POST:
+        if "propose" in request.POST:
+            proposed = services.add_proposed_comparisons(extraction=extraction, user=request.user)
+            messages.success(
+                request,
+                f"Proposed {len(proposed)} comparison{'' if len(proposed) == 1 else 's'}: "
+                + ("; ".join(f"{t} vs {c}" for t, c in proposed) or "all were listed already")
+                + ". Check them against the paper.",
+            )
+        elif "delete" in request.POST:
             row = posted_number(request.POST["delete"])
             if row is None:
                 raise ValidationError("Choose a row to delete.", code="no_row")
             services.delete_row(extraction=extraction, path=path, row=row, user=request.user)
         else:
-            services.add_row(extraction=extraction, path=path, user=request.user)
-    except (KeyError, ValidationError) as error:
-        messages.error(request, getattr(error, "messages", [str(error)])[0])
+            added = services.add_row(extraction=extraction, path=path, user=request.user)
+    except (KeyError, ValidationError) as problem:
+        error = getattr(problem, "messages", [str(problem)])[0]
+    template = services.template_of(extraction)
+    try:
+        field = template.field(path)
+    except KeyError:
+        field = None
+    if request.htmx and field is not None and field.type == "table":
+        extraction.refresh_from_db(fields=["values"])
+        context = {
+            "review": review,
+            "extraction": extraction,
+            "save_url": reverse("extraction:save", args=[review.slug, extraction.pk]),
+            "problems": schema.missing_required(template, extraction.values),
+            "item": _table_item(field, extraction.values.get(path), new_row=added),
+            "row_error": error,
+        }
+        return render(request, "extraction/_table.html", context)
+    if error:
+        messages.error(request, error)
     anchor = "#" + dom_id(path)
     return redirect(reverse("extraction:extract", args=[review.slug, extraction.pk]) + anchor)
 
@@ -308,6 +448,9 @@ def risk_of_bias(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 # Comparison and consensus -------------------------------------------------------------------
 
 
+COMPARE_FILTERS = ("disagreements", "all")
+
+
 def compare(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     review = get_review_for_user(request, slug)
     study = _study_or_404(review, pk)
@@ -319,42 +462,98 @@ def compare(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         raise PermissionDenied("The comparison opens once both extractions are complete.")
     consensus = study.extractions.filter(kind=Extraction.Kind.CONSENSUS).first()
     version = pair[0].template_version if pair else None
-    rows = []
-    if len(pair) == 2:
-        template = schema.load_template(version.definition)
-        shown = consensus.values if consensus else {}
-        for item in schema.compare_values(template, pair[0].values, pair[1].values):
-            field = template.field(item.path)
-            target = field.column(item.column) if item.column else field
-            agreed_value = _cell(shown, item.path, item.row, item.column)
-            rows.append(
-                {
-                    "item": item,
-                    "a": schema.display_value(target, item.a),
-                    "b": schema.display_value(target, item.b),
-                    "consensus": schema.display_value(target, agreed_value),
-                    "section": item.path.split(".")[0],
-                }
-            )
+    rows = _comparison_rows(pair, consensus) if len(pair) == 2 else []
+    disagreements = [r for r in rows if not r["item"].agree]
+    show = request.GET.get("show", "")
+    if show not in COMPARE_FILTERS:
+        show = "disagreements" if disagreements else "all"
+    shown = (
+        disagreements
+        if show == "disagreements"
+        else disagreements + [r for r in rows if r["item"].agree]
+    )
     context = {
         "review": review,
         "study": study,
         "pair": pair,
-        "rows": rows,
-        "disagreements": sum(1 for r in rows if not r["item"].agree),
+        "rows": shown,
+        "show": show,
+        "disagreements": len(disagreements),
+        "total": len(rows),
+        "both_empty": sum(1 for r in rows if r["item"].a is None and r["item"].b is None),
         "consensus": consensus,
         "both_complete": both_complete,
         "risk_rows": _risk_comparison(pair, consensus),
+        "figure_warnings": [
+            (e.extractor.username if e.extractor else "Consensus", message)
+            for e in [*pair, *([consensus] if consensus else [])]
+            for message in figure_warnings(schema.load_template(version.definition), e.values)
+        ]
+        if version is not None
+        else [],
         "nav": "extraction",
     }
     return render(request, "extraction/compare.html", context)
 
 
-def _cell(values: dict, path: str, row: int | None, column: str | None):
-    if row is None:
-        return values.get(path)
-    rows = values.get(path) or []
-    return rows[row].get(column) if row < len(rows) else None
+def _comparison_rows(pair: list[Extraction], consensus: Extraction | None) -> list[dict]:
+    """Every field and table cell of the two extractions, with the consensus answer beside it;
+    table rows are paired by their key, and so is the consensus row shown beside them."""
+    template = schema.load_template(pair[0].template_version.definition)
+    first, second = pair[0].values, pair[1].values
+    agreed = consensus.values if consensus else {}
+    consensus_rows = _consensus_rows_by_place(template, first, second, agreed)
+    rows = []
+    for item in schema.compare_values(template, first, second):
+        field = template.field(item.path)
+        target = field.column(item.column) if item.column else field
+        if item.row is None:
+            agreed_value = agreed.get(item.path)
+        else:
+            index = consensus_rows[item.path][item.row]
+            cells = (agreed.get(item.path) or [])[index] if index is not None else {}
+            agreed_value = cells.get(item.column) if isinstance(cells, dict) else None
+        rows.append(
+            {
+                "item": item,
+                "label": f"{field.label} › {item.label}" if item.column else item.label,
+                "a": schema.display_value(target, item.a),
+                "b": schema.display_value(target, item.b),
+                "consensus": schema.display_value(target, agreed_value),
+            }
+        )
+    # a row pair's first differing cell carries what concerns the whole row (take it whole,
+    # its key is shared); it is the one shown first under either filter
+    seen = set()
+    for row in rows:
+        item = row["item"]
+        row["lead_cell"] = (
+            item.row is not None and not item.agree and (item.path, item.row) not in seen
+        )
+        if row["lead_cell"]:
+            seen.add((item.path, item.row))
+    return rows
+
+
+def _consensus_rows_by_place(
+    template: schema.Template, first: dict, second: dict, agreed: dict
+) -> dict[str, list[int | None]]:
+    """For each table, the consensus row paired with each row pair of the comparison."""
+    found = {}
+    for field in template.fields():
+        if field.type != "table":
+            continue
+        rows_a = rowmatch.as_rows(first.get(field.path))
+        rows_b = rowmatch.as_rows(second.get(field.path))
+        pairs = schema.pair_rows(field, rows_a, rows_b)
+        reference = [rows_a[p.a] if p.a is not None else rows_b[p.b] for p in pairs]
+        consensus_rows = rowmatch.as_rows(agreed.get(field.path))
+        places: list[int | None] = [None] * len(pairs)
+        for match in schema.pair_rows(field, reference, consensus_rows):
+            if match.a is not None:
+                places[match.a] = match.b
+        found[field.path] = places
+    return found
 
 
 def _risk_comparison(pair: list[Extraction], consensus: Extraction | None) -> list[dict]:
@@ -380,6 +579,19 @@ def _risk_comparison(pair: list[Extraction], consensus: Extraction | None) -> li
                     "agree": a == b,
                 }
             )
+        a = first.overall if first else ""
+        b = second.overall if second else ""
+        c = agreed[key].overall if key in agreed else ""
+        rows.append(
+            {
+                "tool": tool,
+                "domain": {"label": "Overall judgement"},
+                "a": tool.judgement_labels.get(a, a),
+                "b": tool.judgement_labels.get(b, b),
+                "consensus": tool.judgement_labels.get(c, c),
+                "agree": a == b,
+            }
+        )
     return rows
 
 
@@ -422,7 +634,11 @@ def take(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         )
     except (KeyError, ValidationError) as error:
         messages.error(request, getattr(error, "messages", [str(error)])[0])
-    return redirect(reverse("extraction:compare", args=[review.slug, study.pk]) + "#comparison")
+    show = request.POST.get("show", "")
+    query = f"?show={show}" if show in COMPARE_FILTERS else ""
+    return redirect(
+        reverse("extraction:compare", args=[review.slug, study.pk]) + query + "#comparison"
+    )
 
 
 @require_POST

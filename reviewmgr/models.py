@@ -9,6 +9,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from reviewmgr import dedup
+
 
 class User(AbstractUser):
     """The project's own user model, so that it can grow without a painful migration."""
@@ -120,6 +122,13 @@ class ImportBatch(models.Model):
         {Source.WEBSITE, Source.ORGANISATION, Source.CITATION_SEARCH, Source.OTHER}
     )
 
+    class Version(models.TextChoices):
+        """For an updated review (PRISMA 2020's template for updated reviews): a batch is a
+        new search, or the studies the previous version of the review included."""
+
+        NEW_SEARCH = "new", "New search"
+        PREVIOUS = "previous", "Studies included in the previous version"
+
     class Status(models.TextChoices):
         MAPPING = "mapping", "Waiting for column mapping"
         QUEUED = "queued", "Queued"
@@ -134,6 +143,12 @@ class ImportBatch(models.Model):
     )
     search_date = models.DateField(null=True, blank=True)
     search_string = models.TextField(blank=True)
+    version_role = models.CharField(
+        max_length=10,
+        choices=Version,
+        default=Version.NEW_SEARCH,
+        help_text="Previous version's included studies are not screened again.",
+    )
     file_name = models.CharField(max_length=255, blank=True)
     file = models.FileField(upload_to="imports/%Y/%m/", blank=True)
     file_size = models.BigIntegerField(default=0)
@@ -177,6 +192,10 @@ class ImportBatch(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in {self.Status.DONE, self.Status.FAILED}
+
+    @property
+    def is_previous_version(self) -> bool:
+        return self.version_role == self.Version.PREVIOUS
 
 
 class DuplicateGroup(models.Model):
@@ -232,6 +251,22 @@ class RecordQuerySet(models.QuerySet):
     def removed_duplicates(self) -> RecordQuerySet:
         return self.filter(duplicate_of__isnull=False)
 
+    def previous_version(self) -> RecordQuerySet:
+        """Reports of the studies the previous version of an updated review included."""
+        return self.filter(batch__version_role=ImportBatch.Version.PREVIOUS)
+
+    def new_searches(self) -> RecordQuerySet:
+        return self.exclude(batch__version_role=ImportBatch.Version.PREVIOUS)
+
+    def unkeyed(self) -> RecordQuerySet:
+        """Records whose duplicate-search keys are not written (yet, or since a change)."""
+        return self.filter(keys_written=False)
+
+    def forget_dedup_keys(self) -> int:
+        """After a change to the fields the keys come from: the next search writes them anew."""
+        keys = dict.fromkeys(dedup.KEY_COLUMNS.values(), "")
+        return self.update(keys_written=False, dedup_prepared=[], **keys)
+
 
 class Record(models.Model):
     """One bibliographic record as imported; `source_record` keeps its source record whole."""
@@ -286,6 +321,21 @@ class Record(models.Model):
         "ranks similar records first.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # The record's block keys for the duplicate search (reviewmgr.dedup.KEY_COLUMNS), written
+    # by the first search that sees it; unwritten until then, and again after a change to the
+    # fields they come from (a correction, a merge filling them in).
+    keys_written = models.BooleanField(default=False, editable=False)
+    # The record as the duplicate engine compares it (reviewmgr.dedup.stored), written with
+    # the keys: a later search reads it back instead of preparing the record again.
+    dedup_prepared = models.JSONField(default=list, blank=True, editable=False)
+    key_doi = models.CharField(max_length=255, blank=True, default="", editable=False)
+    key_pmid = models.CharField(max_length=255, blank=True, default="", editable=False)
+    key_pmcid = models.CharField(max_length=255, blank=True, default="", editable=False)
+    key_title_start = models.CharField(max_length=255, blank=True, default="", editable=False)
+    key_title_end = models.CharField(max_length=255, blank=True, default="", editable=False)
+    key_title_middle = models.CharField(max_length=255, blank=True, default="", editable=False)
+    key_author_year = models.CharField(max_length=255, blank=True, default="", editable=False)
+    key_volume_page = models.CharField(max_length=255, blank=True, default="", editable=False)
 
     objects = RecordQuerySet.as_manager()
 
@@ -303,7 +353,22 @@ class Record(models.Model):
                 condition=~Q(duplicate_of=models.F("pk")), name="reviewmgr_record_not_own_duplicate"
             ),
         ]
-        indexes = [models.Index(fields=["review", "year"], name="reviewmgr_record_review_year")]
+        indexes = [
+            models.Index(fields=["review", "year"], name="reviewmgr_record_review_year"),
+            models.Index(
+                fields=["review"],
+                condition=Q(keys_written=False),
+                name="reviewmgr_record_unkeyed",
+            ),
+            *(
+                models.Index(
+                    fields=["review", column],
+                    condition=Q(**{f"{column}__gt": ""}),
+                    name=f"record_{column}",
+                )
+                for column in dedup.KEY_COLUMNS.values()
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title[:120] or f"Record {self.pk}"
@@ -342,6 +407,39 @@ class Record(models.Model):
     @property
     def pubmed_url(self) -> str:
         return f"https://pubmed.ncbi.nlm.nih.gov/{self.pmid}/" if self.pmid else ""
+
+
+class ReportLink(models.Model):
+    """A record named as a further report of a study (a conference abstract and its article,
+    a trial and its follow-up).
+
+    A study is named by its first report: that record plus every record linked to it. A
+    record with no link is a study of one report, so existing reviews need no data: each
+    study's record is its first report. A record is in one study at most (the one-to-one
+    `report`), and a first report is never itself linked (checked by `link_report`).
+    """
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="report_links")
+    report = models.OneToOneField(Record, on_delete=models.CASCADE, related_name="report_link")
+    first_report = models.ForeignKey(
+        Record, on_delete=models.CASCADE, related_name="further_reports"
+    )
+    linked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    linked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["first_report_id", "linked_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(report=models.F("first_report")),
+                name="reviewmgr_reportlink_not_to_itself",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Record {self.report_id} reports the study of record {self.first_report_id}"
 
 
 class RecordCorrection(models.Model):
@@ -385,6 +483,8 @@ class AuditEvent(models.Model):
         SCREENING_STOPPED = "screening.stopped", "Screening stopped"
         SCREENING_RESUMED = "screening.resumed", "Screening resumed"
         SCREENING_SETTINGS = "screening.settings", "Screening settings changed"
+        SCREENING_UNBLINDED = "screening.unblinded", "Screening unblinded"
+        SCREENING_REBLINDED = "screening.reblinded", "Screening blind again"
         DUPLICATES_MERGED = "duplicates.merged", "Duplicates merged"
         DUPLICATES_AUTO_MERGED = "duplicates.auto_merged", "Duplicates merged automatically"
         DUPLICATES_REJECTED = "duplicates.rejected", "Marked as not duplicates"
@@ -392,6 +492,9 @@ class AuditEvent(models.Model):
         IMPORT_DONE = "import.done", "Import finished"
         IMPORT_FAILED = "import.failed", "Import failed"
         IMPORT_DELETED = "import.deleted", "Import deleted"
+        IMPORT_VERSION = "import.version", "Import marked as new search or previous version"
+        REPORT_LINKED = "study.report_linked", "Report linked to a study"
+        REPORT_UNLINKED = "study.report_unlinked", "Report unlinked from a study"
         RECORD_CORRECTED = "record.corrected", "Record corrected"
         KNOWN_RELEVANT = "record.known_relevant", "Known relevant mark"
         MEMBER_ADDED = "member.added", "Member added"
@@ -415,6 +518,7 @@ class AuditEvent(models.Model):
         ("duplicates", "Duplicates"),
         ("import", "Imports"),
         ("record", "Records"),
+        ("study", "Studies and reports"),
         ("member", "Members"),
         ("review", "Review settings"),
         ("extraction", "Extraction"),

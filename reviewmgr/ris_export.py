@@ -21,6 +21,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
+from reviewmgr.importers.normalise import RIS_TYPES as _RIS_READ
+
 RIS_TYPES = {
     "journal-article": "JOUR",
     "conference-paper": "CONF",
@@ -35,7 +37,19 @@ RIS_TYPES = {
 }
 """The product's record type -> RIS TY. The importer maps each code back to the same type.
 A blank type is written JOUR when the record has a journal and GEN otherwise, which is how
-the importer types a record without TY; an unknown type is written GEN."""
+the importer types a record without TY; an unknown type is written GEN.
+
+The type a source gave is kept when the product's type is the same kind of work
+(`RisRecord.source_type`): a blog post imported as BLOG goes out as BLOG, a web page as
+ELEC (the RIS specification's "Web Page"), an internet communication as ICOMM. "WEB",
+which some programs write but the specification lacks, goes out as ELEC."""
+
+_SPECIFIED = """ABST ADVS AGGR ANCIENT ART BILL BLOG BOOK CASE CHAP CHART CLSWK COMP CONF CPAPER
+CTLG DATA DBASE DICT EBOOK ECHAP EDBOOK EJOUR ELEC ENCYC EQUA FIGURE GEN GOVDOC GRANT HEAR
+ICOMM INPR JFULL JOUR LEGAL MANSCPT MAP MGZN MPCT MULTI MUSIC NEWS PAMP PAT PCOMM RPRT SER
+SLIDE SOUND STAND STAT THES UNBILL UNPB VIDEO"""
+SPECIFIED_TYPES = frozenset(_SPECIFIED.split())
+"""The reference types of the RIS specification (Research Information Systems, RefMan)."""
 
 PUBMED_PROVIDER = "NLM"
 
@@ -49,7 +63,9 @@ class RisRecord:
 
     `type` is one of the product's record types (Record.Type values); `pages` is "12-19"
     or a single page/article number; `notes` become N1 lines (e.g. "reviewmgr decision:
-    included at full text"), `label` the LB tag and `record_id` the ID tag.
+    included at full text"), `label` the LB tag, `record_id` the ID tag and `study_id` the
+    U1 tag ("Study S12"). `source_type` is the TY the record came with, kept if it names
+    the same kind of work as `type`.
     """
 
     type: str
@@ -70,6 +86,8 @@ class RisRecord:
     notes: Sequence[str] = ()
     label: str = ""
     record_id: str = ""
+    study_id: str = ""  # written as U1, e.g. "Study S12": the reports of one study share it
+    source_type: str = ""  # the RIS TY the record was imported with, e.g. "BLOG"
 
 
 def write_ris(records: Iterable[RisRecord], target: TextIO) -> int:
@@ -105,7 +123,8 @@ def _record_text(record: RisRecord) -> str:
             lines.append(f"{tag}  - {value}")
 
     journal = _one_line(record.journal)
-    lines.append(f"TY  - {_ris_type(record.type, has_journal=bool(journal))}")
+    kind = _ris_type(record.type, has_journal=bool(journal), source=record.source_type)
+    lines.append(f"TY  - {kind}")
     add("ID", record.record_id)
     add("TI", record.title)
     for author in record.authors:
@@ -130,13 +149,20 @@ def _record_text(record: RisRecord) -> str:
     add("C2", record.pmcid)
     add("LA", record.language)
     add("LB", record.label)
+    if record.study_id:
+        add("U1", f"Study {record.study_id}")
     for note in record.notes:
         add("N1", note)
     lines.append("ER  - \n")
     return "\n".join(lines)
 
 
-def _ris_type(record_type: str, *, has_journal: bool) -> str:
+def _ris_type(record_type: str, *, has_journal: bool, source: str = "") -> str:
+    source = source.strip().upper()
+    if source == "WEB":
+        source = "ELEC"
+    if source in SPECIFIED_TYPES and _RIS_READ.get(source) == (record_type or None):
+        return source
     if not record_type:
         return "JOUR" if has_journal else "GEN"
     return RIS_TYPES.get(record_type, "GEN")

@@ -3,7 +3,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 
-from reviewmgr.views import audit, duplicates, imports, members, records, reviews
+from reviewmgr.views import audit, duplicates, imports, members, records, reviews, studies
 
 
 @login_not_required
@@ -24,11 +24,14 @@ review_patterns = [
         records.record_known_relevant,
         name="record_known_relevant",
     ),
+    path("records/<int:pk>/link/", studies.report_link, name="report_link"),
+    path("records/<int:pk>/unlink/", studies.report_unlink, name="report_unlink"),
     path("imports/", imports.batch_list, name="batch_list"),
     path("imports/new/", imports.batch_upload, name="batch_upload"),
     path("imports/<int:pk>/", imports.batch_detail, name="batch_detail"),
     path("imports/<int:pk>/columns/", imports.batch_map, name="batch_map"),
     path("imports/<int:pk>/retry/", imports.batch_retry, name="batch_retry"),
+    path("imports/<int:pk>/version/", imports.batch_version, name="batch_version"),
     path("imports/<int:pk>/delete/", imports.batch_delete, name="batch_delete"),
     path("duplicates/", duplicates.duplicate_list, name="duplicate_list"),
     path("duplicates/<int:pk>/", duplicates.duplicate_detail, name="duplicate_detail"),

@@ -14,7 +14,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from extraction import backup, exports, reporting, rob, schema, services, synthesis
+from extraction import backup, exports, reporting, rob, schema, services
 from extraction.models import Extraction, RiskOfBias, Study
 from reviewmgr import services as core
 from reviewmgr.importers import parse
@@ -171,10 +171,9 @@ def test_prisma_numbers_equal_counts_taken_from_the_database(reported):
     assert counts.included_studies == included == 2
 
 
-def test_the_prisma_diagram_shows_every_count_and_downloads_as_svg_and_png(
-    client, reported, reviewer
-):
-    client.force_login(reviewer)
+def test_the_prisma_diagram_shows_every_count_and_downloads_as_svg_and_png(client, reported, lead):
+    client.force_login(lead)  # while screening is blind, PRISMA counts are the leads'
+
     page = client.get(reverse("extraction:reports", args=[reported.slug])).text
     assert "Wrong study design" in page  # in the diagram's table and its text alternative
 
@@ -187,26 +186,31 @@ def test_the_prisma_diagram_shows_every_count_and_downloads_as_svg_and_png(
     assert png.content[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_the_meta_analysis_pools_the_two_studies_as_hedges_g(client, reported, reviewer):
-    outcomes = reporting.poolable_outcomes(reported)
-    (outcome,) = outcomes.values()
-    assert outcome.key.label == "IL-6, Serum" and outcome.key.time_point == "day 14"
+def test_older_rows_are_read_by_their_roles_but_a_human_trial_and_a_rat_study_are_not_pooled(
+    client, reported, reviewer
+):
+    """The fixture's rows come from the form before groups and comparisons existed (a group
+    label and a role on each row, time as 'day 14'): they are still read, PRP against the
+    comparator, but people and rats go into separate analyses and nothing is pooled."""
+    analyses = reporting.analyses(reported)
+    assert [(a.key.outcome, a.key.compartment, a.key.species) for a in analyses] == [
+        ("IL-6", "Serum", "Human"),
+        ("IL-6", "Serum", "Rat"),
+    ]
+    for item in analyses:
+        (entry,) = item.analysis.entries
+        assert entry.comparison == "intervention vs comparator"
+        assert item.key.window.title == "day 14 since PRP"
+        assert "older form" in entry.note and "'day 14'" in entry.note
+        assert item.result is None and "at least two studies" in item.error
+        out = [d for d in item.analysis.decisions if not d.included]
+        assert len(out) == 1 and "species are never pooled together" in out[0].reason
 
-    result = reporting.meta_analysis(outcome)
-    expected = synthesis.meta_analyse(
-        [
-            synthesis.StudyComparison("a", synthesis.Arm(*t), synthesis.Arm(*c))
-            for t, c in ARMS.values()
-        ],
-        outcome="x",
-    )
-    assert result.pooled == pytest.approx(expected.pooled)
-    assert result.pooled < 0  # PRP lowered IL-6
     client.force_login(reviewer)
     page = client.get(reverse("extraction:reports", args=[reported.slug])).text
-    assert f"Pooled g = {result.pooled:.2f}" in page
-    forest = client.get(reverse("extraction:forest", args=[reported.slug, 0, "png"]))
-    assert forest.content[:4] == b"\x89PNG"
+    assert "IL-6 in serum, human, day 14 since PRP" in page
+    assert "Not pooled: needs at least two studies" in page
+    assert "These analyses use the final consensus extractions" in page
 
 
 def test_the_workbook_holds_every_sheet_with_numbers_as_numbers_and_formulas_as_text(
@@ -243,7 +247,14 @@ def test_the_workbook_holds_every_sheet_with_numbers_as_numbers_and_formulas_as_
     log = book["Screening log"]
     assert log.max_row - 1 == Decision.objects.filter(record__review=reported).count()
     excluded = book["Excluded at full text"]
-    assert excluded.cell(row=2, column=6).value == "Wrong study design"
+    reason = [c.value for c in excluded[1]].index("Reason") + 1
+    assert excluded.cell(row=2, column=reason).value == "Wrong study design"
+    # every row of every sheet about studies or records names its study
+    for sheet in book.worksheets:
+        header = [c.value for c in sheet[1]]
+        if sheet.title not in ("PRISMA counts", "Meta-analyses"):
+            assert header[0] == "Study ID", sheet.title
+            assert all(re.fullmatch(r"S\d+", row[0].value) for row in sheet.iter_rows(min_row=2))
 
 
 def test_the_workbook_is_built_whatever_the_extractors_entered(client, reported, lead):
@@ -283,7 +294,7 @@ def test_the_workbook_is_built_whatever_the_extractors_entered(client, reported,
     risks = book["Risk of bias"]
     head = [c.value for c in risks[1]]
     assert head.count(None) == 0 and "Domain 10 judgement" in head
-    by_tool = {row[2].value: row for row in risks.iter_rows(min_row=2)}
+    by_tool = {row[head.index("Tool")].value: row for row in risks.iter_rows(min_row=2)}
     rob2, syrcle = by_tool["RoB 2"], by_tool["SYRCLE's risk of bias tool"]
     third = head.index("Domain 3 judgement")
     assert rob2[third].value == "High risk" and rob2[third].fill.fgColor.rgb == "00FF7C80"
@@ -295,8 +306,14 @@ def test_the_workbook_is_built_whatever_the_extractors_entered(client, reported,
     prp_head = [c.value for c in prp[1]]
     notes = [row[prp_head.index("Classification notes")].value for row in prp.iter_rows(min_row=2)]
     assert any(note and note.startswith("Not classified:") for note in notes)
-    # the arm of one leaves a single study at day 14: nothing to pool, nothing broken
-    assert book["Meta-analyses"].max_row == 1
+    # nothing to pool, nothing broken: each analysis says why
+    sheet = book["Meta-analyses"]
+    head = [c.value for c in sheet[1]]
+    assert sheet.cell(row=2, column=1).value == "Consensus data (final consensus extractions)"
+    kinds = [row[head.index("Row")].value for row in sheet.iter_rows(min_row=3)]
+    assert "pooled" not in kinds and kinds.count("not pooled") == 2
+    notes = " ".join(str(row[head.index("Notes")].value) for row in sheet.iter_rows(min_row=3))
+    assert "an arm of one has no spread" in notes
 
 
 def test_a_reviewer_cannot_export_and_an_outsider_cannot_see_reports(
@@ -424,7 +441,7 @@ def test_a_table_column_added_in_a_later_form_version_is_exported():
     record = SimpleNamespace(short_authors="Rossi", year=2021, title="A trial", doi="", pmid="")
 
     def extraction(row):
-        study = SimpleNamespace(record=record)
+        study = SimpleNamespace(record=record, study_id="S1")
         return SimpleNamespace(study=study, values={"cytokines.measurements": [row]})
 
     old, new = extraction({"analyte": "il6"}), extraction({"analyte": "il6", "kit_lot": "L-0421"})

@@ -259,3 +259,105 @@ def test_diagrams_drawn_in_parallel_threads_all_keep_their_text():
 
     assert len(outputs) == 6
     assert all("Records screened (n = 189)" in svg_texts(svg) for svg in outputs)
+
+
+UNDER_WAY = PrismaCounts(
+    databases=(("PubMed / MEDLINE", 300), ("Embase", 15)),
+    other_sources=(("Website", 2),),
+    duplicates_removed=5,
+    awaiting_screening=235,
+    not_screened_after_stopping=10,
+    screening_stop="Callaghan & Mueller-Hansen (2020) hypergeometric stopping test; "
+    "stopped 2026-11-30",
+    screened=65,
+    excluded_screening=58,
+    sought=7,
+    not_retrieved=1,
+    awaiting_assessment=2,
+    assessed=4,
+    excluded_reasons=(("Wrong study design", 1),),
+    reports_included=3,
+    other_screened=2,
+    other_excluded_screening=1,
+    other_sought=1,
+    other_not_retrieved=1,
+    updated=True,
+    previous_studies=6,
+    previous_reports=9,
+    new_studies=2,
+    new_reports=3,
+    included_studies=8,
+    included_reports=12,
+)
+
+
+def drawn_box_texts(counts: PrismaCounts) -> dict[str, str]:
+    """Each drawn box's text, its wrapped lines joined, by the box's key."""
+    lines: dict[str, list[str]] = {}
+    for text in build_figure(counts).axes[0].texts:
+        if text.get_gid() and "-line-" in text.get_gid():
+            lines.setdefault(text.get_gid().rsplit("-line-", 1)[0], []).append(text.get_text())
+    return {key: " ".join(parts) for key, parts in lines.items()}
+
+
+@pytest.mark.parametrize(
+    ("box", "wording"),
+    [
+        ("removed", "Duplicate records removed (n = 5)"),
+        ("ta_pending", "Records awaiting screening (n = 235)"),
+        ("ta_pending", "Records not screened after stopping (n = 10)"),
+        ("ta_pending", "hypergeometric stopping test; stopped 2026-11-30"),
+        ("screened", "Records screened (n = 65)"),
+        ("excluded", "Records excluded (n = 58)"),
+        ("sought", "Reports sought for retrieval (n = 7)"),
+        ("not_retrieved", "Reports not retrieved (n = 1)"),
+        ("ft_pending", "Reports awaiting assessment (n = 2)"),
+        ("assessed", "Reports assessed for eligibility (n = 4)"),
+        ("reports_excluded", "Wrong study design (n = 1)"),
+        ("other_identified", "Website (n = 2)"),
+        ("other_screened", "Records screened (n = 2)"),
+        ("other_excluded", "Records excluded (n = 1)"),
+        ("other_sought", "Reports sought for retrieval (n = 1)"),
+        ("other_not_retrieved", "Reports not retrieved (n = 1)"),
+        ("other_assessed", "Reports assessed for eligibility (n = 0)"),
+        ("previous", "Studies included in previous version of review (n = 6)"),
+        ("previous", "Reports of studies included in previous version of review (n = 9)"),
+        ("included", "New studies included in review (n = 2)"),
+        ("included", "Reports of new included studies (n = 3)"),
+        ("total", "Total studies included in review (n = 8)"),
+        ("total", "Reports of total included studies (n = 12)"),
+    ],
+)
+def test_each_number_of_a_review_under_way_is_drawn_in_its_box(box, wording):
+    assert wording in drawn_box_texts(UNDER_WAY)[box]
+
+
+def test_a_review_under_way_balances_and_every_number_is_in_the_svg():
+    assert UNDER_WAY.imbalances() == []
+    svg = draw(UNDER_WAY)
+
+    assert counts_shown(svg) == Counter(number for _, _, number in as_rows(UNDER_WAY))
+    assert_text_stays_in_its_box(UNDER_WAY)
+    assert "Identification of new studies via databases and registers" in svg_texts(svg)
+    assert "Previous studies" in svg_texts(svg)
+
+
+def test_boxes_of_records_not_yet_screened_appear_only_while_there_are_some():
+    finished = PrismaCounts(databases=(("PubMed", 10),), screened=10, excluded_screening=10)
+
+    boxes = drawn_box_texts(finished)
+
+    assert "ta_pending" not in boxes and "ft_pending" not in boxes
+    assert not any("awaiting" in label for _, label, _ in as_rows(finished))
+    assert "ta_pending" in drawn_box_texts(PrismaCounts(databases=(("PubMed", 10),),
+                                                        awaiting_screening=10))  # fmt: skip
+
+
+def test_records_screened_counts_only_records_with_a_final_decision_so_boxes_balance():
+    """The seen bug: "Records screened 315" while 65 of 315 were screened."""
+    wrong = PrismaCounts(
+        databases=(("PubMed", 315),), screened=315, excluded_screening=15, sought=5
+    )
+
+    assert "Databases and registers: records screened: 315 in, 20 out" in wrong.imbalances()
+    assert any("records identified" in problem for problem in UNDER_WAY.imbalances()) is False

@@ -206,12 +206,16 @@ def test_screening_settings_log_only_the_settings_that_changed(client, review, l
         "retrain_every": str(config.retrain_every),
         "exploration": str(config.exploration),
         "exclusion_reasons": "\n".join(config.exclusion_reasons),
+        "full_text_reasons_must_agree": "on",
     }
     client.post(url, form)  # "blind" unticked
     client.post(url, form)  # saved again unchanged: nothing to log
 
-    event = only_event(review)
-    assert event.action == Action.SCREENING_SETTINGS
+    # unblinding is also logged on its own, in words (see tests/screening/test_blinding.py)
+    unblinded = review.audit_events.get(action=Action.SCREENING_UNBLINDED)
+    assert unblinded.actor == lead
+    assert review.audit_events.count() == 2
+    event = review.audit_events.get(action=Action.SCREENING_SETTINGS)
     assert event.actor == lead
     assert event.before == {"blind": True}
     assert event.after == {"blind": False}

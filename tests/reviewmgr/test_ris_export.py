@@ -272,8 +272,15 @@ def ris_record_from(record: ParsedRecord) -> RisRecord:
         "notes",
         "label",
         "record_id",
+        "study_id",
+        "source_type",
     }
-    return RisRecord(**{name: getattr(record, name) for name in fields}, notes=notes)
+    raw = record.raw if isinstance(record.raw, dict) else {}
+    return RisRecord(
+        **{name: getattr(record, name) for name in fields},
+        notes=notes,
+        source_type=str(raw.get("type_of_reference") or ""),
+    )
 
 
 def corpus_ris_files() -> list[tuple[str, int]]:
@@ -319,3 +326,29 @@ def test_pubmed_ids_of_a_real_pubmed_export_survive_the_round_trip():
     assert sum(bool(record.pmid) for record in first) > len(first) / 2
     again = read_back(*(ris_record_from(record) for record in first))
     assert [normalised(record) for record in again] == [normalised(record) for record in first]
+
+
+@pytest.mark.parametrize(
+    ("source", "written"),
+    [("BLOG", "BLOG"), ("ELEC", "ELEC"), ("ICOMM", "ICOMM"), ("WEB", "ELEC"), ("", "ELEC")],
+)
+def test_a_web_page_keeps_the_ris_type_it_was_imported_with(source, written):
+    record = make_ris_record(type="webpage", title="Can PRP help?", journal="", source_type=source)
+
+    text = ris_text([record])
+
+    assert text.startswith(f"TY  - {written}\n")
+    assert read_back(record)[0].type == "webpage"
+
+
+def test_a_source_type_of_another_kind_of_work_gives_way_to_the_records_type():
+    """A lead corrected the record: it is a journal article, whatever the file said."""
+    record = make_ris_record(type="journal-article", title="An article", source_type="BLOG")
+
+    assert ris_text([record]).startswith("TY  - JOUR\n")
+
+
+def test_the_study_id_is_written_in_u1_so_reports_of_one_study_travel_together():
+    text = ris_text([make_ris_record(title="A report", study_id="S12")])
+
+    assert "U1  - Study S12\n" in text

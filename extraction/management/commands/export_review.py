@@ -1,4 +1,3 @@
-import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -66,8 +65,8 @@ class Command(BaseCommand):
                     count = export_ris(review, handle, records)
                 done.append(f"{count} {records} records to {ris}")
             if backup_path:
-                data = backup.backup_review(review)
-                backup_path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+                with backup_path.open("w", encoding="utf-8") as handle:
+                    backup.write_backup(review, handle)
                 done.append(f"backup {backup_path}")
             if prisma_path:
                 fmt = prisma_path.suffix.lower().lstrip(".")
