@@ -113,8 +113,8 @@ def parse(
             )
         else:
             result = _TEXT_PARSERS[format](decoded.text if decoded else "", lenient=lenient)
-    if decoded is not None and decoded.warning:
-        result.warnings.insert(0, decoded.warning)
+    if decoded is not None:
+        result.warnings[:0] = decoded.warnings(result.records)
     return result
 
 

@@ -11,7 +11,9 @@ import codecs
 import gc
 import io
 import re
+import threading
 import zipfile
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -252,9 +254,20 @@ _ENCODING_NAMES = {
 
 
 @dataclass(frozen=True, slots=True)
+class StrayBytes:
+    """Bytes of a UTF-8 file that are not UTF-8, on one line, and the text they were read as."""
+
+    line: int
+    raw: bytes
+    read_as: str
+
+
+@dataclass(frozen=True, slots=True)
 class Decoded:
     text: str
     encoding: str
+    stray: tuple[StrayBytes, ...] = ()
+    """In a UTF-8 file, the few places whose bytes are not UTF-8 (read as Windows-1252)."""
 
     @property
     def warning(self) -> str:
@@ -266,21 +279,67 @@ class Decoded:
             f"The file is not UTF-8; it was read as {name}. Check that accented letters look right."
         )
 
+    def warnings(self, records: Sequence[ParsedRecord]) -> list[str]:
+        """What the person should check about the decoding, before the parser's warnings: the
+        file-wide note for a legacy encoding, or each line of a UTF-8 file whose bytes are not
+        UTF-8, with the record that holds it (its number, and its title or ID)."""
+        if self.warning:
+            return [self.warning]
+        lined = [record for record in records if record.line]
+        starts = [record.line for record in lined]
+        found = []
+        for stray in self.stray[:WARNINGS_PER_KIND]:
+            index = bisect_right(starts, stray.line) - 1
+            if index >= 0:
+                where = f" in record {_record_label(lined[index])}; check that record."
+            elif lined:
+                where = " before the first record; check that line."
+            else:  # records without lines (an XML file on one line)
+                where = "; check the records on that line."
+            shown = " ".join(f"0x{byte:02X}" for byte in stray.raw[:8])
+            found.append(
+                f"line {stray.line}: bytes that are not UTF-8 ({shown}) were read as "
+                f'Windows-1252 ("{stray.read_as[:8]}"){where}'
+            )
+        if len(self.stray) > WARNINGS_PER_KIND:
+            more = len(self.stray) - WARNINGS_PER_KIND
+            found.append(f"... and {more} more lines with bytes that are not UTF-8.")
+        return found
+
+
+def _record_label(record: ParsedRecord) -> str:
+    """'3 ("Café au lait …", from line 15)': how a person finds a record in their file."""
+    name = record.title or str(record.raw.get("id") or record.raw.get("ID") or "")
+    if len(name) > 60:
+        name = name[:59] + "…"
+    shown = f'"{name}", ' if name else ""
+    return f"{record.position + 1} ({shown}from line {record.line})"
+
 
 def decode(data: bytes) -> Decoded:
     """Turn the bytes of a text export into str, whatever its encoding.
 
     Unicode with a BOM (EndNote writes UTF-16), then BOM-less UTF-16, UTF-8, Chinese GBK and
-    finally Windows-1252, which accepts nearly any byte. Lone CR line ends (classic Mac) become
-    LF here; CRLF is left for the line-based readers, which strip it far more cheaply.
+    finally Windows-1252, which accepts nearly any byte. A UTF-8 file with a few bytes that
+    are not UTF-8 (a title pasted from an old system) stays UTF-8: only those bytes are read
+    as Windows-1252, and `stray` says where they are, since reading the whole file as
+    Windows-1252 would garble every other accented letter. Lone CR line ends (classic Mac)
+    become LF here; CRLF is left for the line-based readers, which strip it far more cheaply.
     """
     check_not_empty_or_binary(data)
-    encoding = _guess_encoding(data)
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError:
-        encoding = "latin-1"
-        text = data.decode(encoding)
+    stray: tuple[StrayBytes, ...] = ()
+    encoding = _unicode_encoding(data)
+    mostly_utf8 = None if encoding else _utf8_with_stray_bytes(data)
+    if mostly_utf8 is not None:
+        encoding = "utf-8"
+        text, stray = mostly_utf8
+    else:
+        encoding = encoding or ("gb18030" if _looks_like_gbk(data) else "cp1252")
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            encoding = "latin-1"
+            text = data.decode(encoding)
     if text.startswith("\ufeff"):
         text = text[1:]
     if "\x00" in text:
@@ -289,10 +348,12 @@ def decode(data: bytes) -> Decoded:
         text = text.replace("\r", "\n")
     if is_blank(text):
         raise ImportFileError(EMPTY_FILE)
-    return Decoded(text, encoding)
+    return Decoded(text, encoding, stray)
 
 
-def _guess_encoding(data: bytes) -> str:
+def _unicode_encoding(data: bytes) -> str:
+    """The Unicode encoding the bytes are written in (by their BOM, their NULs, or because
+    they are valid UTF-8), or "" for anything else."""
     for bom, name in _BOMS:
         if data.startswith(bom):
             return name
@@ -302,12 +363,67 @@ def _guess_encoding(data: bytes) -> str:
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
-        pass
-    else:
-        return "utf-8"
-    if _looks_like_gbk(data):
-        return "gb18030"
-    return "cp1252"
+        return ""
+    return "utf-8"
+
+
+def _utf8_with_stray_bytes(data: bytes) -> tuple[str, tuple[StrayBytes, ...]] | None:
+    """The text of a UTF-8 file that has some bytes that are not UTF-8, those read as
+    Windows-1252, and where they were; None when the file is not mostly UTF-8.
+
+    It is taken for UTF-8 when its valid multi-byte characters hold at least as many bytes
+    beyond the first as there are stray bytes: a legacy file (Windows-1252, GBK) has next to
+    no valid UTF-8 sequences, since its accented letters stand alone among ASCII. Both counts
+    come from two decodings in C; the stray bytes are then read, and recorded, by an error
+    handler that runs only for them.
+    """
+    escaped = len(data.decode("utf-8", errors="surrogateescape"))  # a stray byte: 1 character
+    stray_bytes = escaped - len(data.decode("utf-8", errors="ignore"))
+    if len(data) - escaped < stray_bytes:
+        return None
+    _stray_record.found = found = []
+    try:
+        text = data.decode("utf-8", errors=_STRAY_HANDLER)
+    finally:
+        del _stray_record.found
+    places: list[StrayBytes] = []
+    line, counted = 1, 0
+    line_end = b"\n" if b"\n" in data else b"\r"  # classic Mac files end lines with CR alone
+    for offset, raw, read_as in found:
+        line += data.count(line_end, counted, offset)
+        counted = offset
+        if places and places[-1].line == line:
+            last = places[-1]
+            places[-1] = StrayBytes(line, last.raw + raw, last.read_as + read_as)
+        else:
+            places.append(StrayBytes(line, raw, read_as))
+    return text, tuple(places)
+
+
+_STRAY_HANDLER = "reviewmgr-stray-bytes"
+_stray_record = threading.local()
+
+
+def _read_stray_bytes(error: UnicodeError) -> tuple[str, int]:
+    """A codec error handler: bytes that are not UTF-8 become their Windows-1252 letters, and
+    the decoding on this thread records where they were."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    raw = bytes(error.object[error.start : error.end])
+    read_as = "".join(_legacy_character(byte) for byte in raw)
+    _stray_record.found.append((error.start, raw, read_as))
+    return read_as, error.end
+
+
+codecs.register_error(_STRAY_HANDLER, _read_stray_bytes)
+
+
+def _legacy_character(byte: int) -> str:
+    """One byte as Windows-1252 reads it; the five bytes it leaves undefined as Latin-1."""
+    try:
+        return bytes([byte]).decode("cp1252")
+    except UnicodeDecodeError:
+        return chr(byte)
 
 
 def _bomless_utf16(head: bytes) -> str:

@@ -1,11 +1,18 @@
 """BibTeX and BibLaTeX, read with bibtexparser 2 and its middlewares.
 
 bibtexparser splits the file into blocks; blocks it could not read come back as failed
-blocks with their line, which become located problems. Two of its "failures" are not a
-person's mistake in a reference manager: a citation key used twice and a field given twice.
-Both records, and both values, are kept with a warning. String macros are resolved,
-braces removed, co-authors separated and split into name parts, and LaTeX decoded to
-Unicode ({\\"u} to ü) by the library's own middlewares.
+blocks with their line, which become located problems naming the entry. Two of its
+"failures" are not a person's mistake in a reference manager: a citation key used twice and
+a field given twice. Both records, and both values, are kept with a warning. String macros
+are resolved, braces removed, co-authors separated and split into name parts, and LaTeX
+decoded to Unicode ({\\"u} to ü) by the library's own middlewares.
+
+Before splitting, entry headers that BibTeX accepts but the splitter does not are put in a
+form it reads (see `_readable_headers`): a citation key with LaTeX in braces
+(``M{\\"u}ller2019``, ``Smith\\_{2020}a``) and white space after the "@" or a line break
+before the brace. A key is only a label, so it is kept as written. Any entry the splitter
+still cannot read, or leaves in the text between entries, is reported by line: nothing is
+dropped without a word.
 """
 
 from __future__ import annotations
@@ -32,18 +39,22 @@ _NAME_FIELDS = ("author", "editor")
 _CROSSREF_FIELDS = ("year", "date", "booktitle", "journal", "journaltitle", "publisher",
                     "volume", "editor", "series")  # fmt: skip
 _LATEX = re.compile(r"[\\{}$~%&]|--|``|''")
-_VERBATIM_FIELDS = frozenset({"url", "doi", "eprint", "file", "pdf", "link", "biburl"})
+# URLs and identifiers are not LaTeX, and cross-references are citation keys (labels).
+_VERBATIM_FIELDS = frozenset(
+    {"url", "doi", "eprint", "file", "pdf", "link", "biburl", "crossref", "xref"}
+)
 _CONTAINER_TYPES = frozenset({"proceedings", "book", "collection", "mvbook", "mvcollection"})
 
 
 def parse(text: str, *, lenient: bool) -> ParseResult:
     collector = Collector("bibtex", lenient=lenient)
+    text, keys = _readable_headers(text)
     try:
         split = bibtexparser.parse_string(text, parse_stack=[])
     except Exception as error:  # the splitter should not raise, but a person needs a message
         raise ImportFileError(f"The BibTeX file could not be read ({error}).") from error
 
-    entries, strings = _entries_in_order(split.blocks, collector)
+    entries, strings = _entries_in_order(split.blocks, collector, keys)
     library = _decode(entries, strings, collector)
     by_key: dict[str, dict[str, Any]] = {}
     raws: list[dict[str, Any]] = []
@@ -60,12 +71,116 @@ def parse(text: str, *, lenient: bool) -> ParseResult:
     )
 
 
+# --- headers the splitter cannot read ------------------------------------------------------
+
+# Both start with "@", which the regular expression engine finds fast (a pattern anchored at
+# line starts was ten times slower on a 60 MB file); the line start is checked afterwards.
+_HEADER = re.compile(r"@(?P<before>\s*)(?P<type>[A-Za-z][\w:-]*)(?P<after>\s*)(?P<open>[{(])")
+_UNREADABLE_HEADER = re.compile(
+    r"@(?:\s+[A-Za-z]|[A-Za-z][\w:-]*(?:[ \t]*[\r\n]\s*[{(]|[ \t]*[{(][^,{}\"=\n]*[{}\"]))"
+)
+_NOT_ENTRIES = frozenset({"comment", "string", "preamble"})
+
+
+def _readable_headers(text: str) -> tuple[str, dict[str, str]]:
+    """The text with every entry header in a form the splitter reads, and the citation keys
+    that were replaced, by their stand-ins.
+
+    bibtexparser takes a brace or a quote in a key for the start of a value and gives up on
+    the entry ("Expected comma after entry key"); such a key is replaced by a stand-in of
+    plain characters, the same for the same key so that a repeated key is still noticed.
+    White space between "@" and the type, or a line break before the brace, made the entry
+    plain text to the splitter; it is moved behind the brace, where it is harmless, if the
+    header follows a blank line or the end of another entry (so that a line of an abstract
+    starting "@ twitter (" is left alone). Only headers at the start of a line are touched,
+    as reference managers write them, and no line changes its number. Files with nothing to
+    repair are returned as they are after one search.
+    """
+    if not _UNREADABLE_HEADER.search(text):
+        return text, {}
+    stand_ins: dict[str, str] = {}
+    pieces: list[str] = []
+    done = 0
+    for match in _HEADER.finditer(text):
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        if text[line_start : match.start()].strip(" \t"):
+            continue
+        space = match["before"] + match["after"]
+        key_start = match.end()
+        while key_start < len(text) and text[key_start] in " \t\r\n":
+            key_start += 1
+        key_end = _key_end(text, key_start, ")" if match["open"] == "(" else "}")
+        key = text[key_start:key_end] if key_end is not None else ""
+        braced = match["type"].lower() not in _NOT_ENTRIES and _has_value_marks(key)
+        spaced = bool(match["before"]) or "\n" in space or "\r" in space
+        if not (braced or (spaced and _between_entries(text, line_start))):
+            continue
+        if braced:
+            stand_in = stand_ins.setdefault(key, f"\x00key{len(stand_ins)}")
+            rest = text[match.end() : key_start] + stand_in
+            resume = key_end
+        else:
+            rest, resume = "", match.end()
+        line_breaks = "".join(char for char in space if char in "\r\n")
+        pieces += [text[done : match.start()], "@", match["type"], match["open"]]
+        pieces += [line_breaks, rest]
+        done = resume
+    pieces.append(text[done:])
+    return "".join(pieces), {stand_in: key for key, stand_in in stand_ins.items()}
+
+
+def _between_entries(text: str, line_start: int) -> bool:
+    """Whether the line starting at `line_start` follows the start of the file, a blank line
+    or a line that closes an entry."""
+    index = line_start - 1
+    while index >= 0 and text[index] in " \t\r\n":
+        index -= 1
+    return index < 0 or text[index] in "})" or text.count("\n", index, line_start) > 1
+
+
+def _key_end(text: str, start: int, closing: str) -> int | None:
+    """Where the citation key starting at `start` ends (its comma), or None when no key and
+    comma follow on the same line. Braces may nest; a backslash escapes the next character."""
+    depth = 0
+    index = start
+    limit = min(len(text), start + 500)
+    while index < limit:
+        char = text[index]
+        if char == "\\":
+            index += 2
+            continue
+        if char in "\r\n":
+            return None
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            if depth == 0:
+                return None
+            depth -= 1
+        elif depth == 0 and char == ",":
+            return index
+        elif depth == 0 and (char in "=@" or char == closing):
+            return None
+        index += 1
+    return None
+
+
+def _has_value_marks(key: str) -> bool:
+    """Whether the splitter would stop at a character of this key (an unescaped brace or
+    double quote)."""
+    return re.search(r'(?<!\\)[{}"]', key) is not None
+
+
+# --- blocks -----------------------------------------------------------------------------
+
+
 def _entries_in_order(
-    blocks: list[model.Block], collector: Collector
+    blocks: list[model.Block], collector: Collector, keys: dict[str, str]
 ) -> tuple[list[tuple[int, model.Entry]], list[model.String]]:
     """The entries of the file in order, duplicates included, each with its 1-based line.
 
-    Keys are made unique so the middlewares can run on one library; `_raw` restores them.
+    Keys are made unique so the middlewares can run on one library; `_raw` restores them,
+    the keys in `keys` (stand-ins for keys the splitter could not read) as written.
     """
     entries: list[tuple[int, model.Entry]] = []
     strings: list[model.String] = []
@@ -75,8 +190,9 @@ def _entries_in_order(
         if isinstance(block, model.DuplicateBlockKeyBlock):
             entry = block.ignore_error_block
             if isinstance(entry, model.Entry):
+                key = keys.get(block.key, block.key)
                 collector.warn(
-                    f"line {line}: citation key '{block.key}' is also used by an earlier entry; "
+                    f"line {line}: citation key '{key}' is also used by an earlier entry; "
                     "both records kept",
                     kind="repeated citation key",
                 )
@@ -85,12 +201,18 @@ def _entries_in_order(
             names = ", ".join(sorted(block.duplicate_keys))
             collector.warn(f"line {line}: field '{names}' is given twice; both values kept")
         elif isinstance(block, model.ParsingFailedBlock):
-            collector.fail(f"line {line}", f"BibTeX entry could not be read: {_reason(block)}")
+            collector.fail(
+                f"line {line}",
+                f"BibTeX entry {_entry_name(block.raw, keys)} could not be read: {_reason(block)}",
+            )
+            continue
+        elif isinstance(block, model.ImplicitComment):
+            _check_left_out(block, collector)
             continue
         if isinstance(entry, model.String):
             strings.append(entry)
         elif isinstance(entry, model.Entry):
-            entry.set_parser_metadata("original_key", entry.key)
+            entry.set_parser_metadata("original_key", keys.get(entry.key, entry.key))
             entry.key = f"{entry.key}\x00{len(entries)}"
             for field in entry.fields:
                 field.key = field.key.strip().lower()
@@ -99,8 +221,40 @@ def _entries_in_order(
 
 
 def _reason(block: model.ParsingFailedBlock) -> str:
-    message = str(block.error).strip().splitlines()
+    reason = getattr(block.error, "abort_reason", "") or str(block.error)
+    message = reason.strip().splitlines()
     return message[0] if message else "syntax error (unbalanced braces or quotes?)"
+
+
+_NAME = re.compile(r"@\s*([A-Za-z][\w:-]*)\s*[{(]\s*([^,\r\n]{0,80})")
+
+
+def _entry_name(raw: str, keys: dict[str, str]) -> str:
+    """The entry as a person finds it in the file: "'Smith2020' (@article)"."""
+    match = _NAME.match(raw)
+    if match is None:
+        return "at this line"
+    key = match[2].strip()
+    key = keys.get(key, key)
+    if not key or "=" in key:  # an entry without a key: its first field came next
+        return f"@{match[1]}"
+    return f"'{key}' (@{match[1]})"
+
+
+_ENTRY_LIKE = re.compile(r"^[ \t]*@[ \t]*[A-Za-z][^\r\n]*", re.MULTILINE)
+
+
+def _check_left_out(block: model.ImplicitComment, collector: Collector) -> None:
+    """Text between entries is a comment to BibTeX, but a line there that starts like an
+    entry is one the splitter could not see as such: say where, rather than lose it."""
+    for match in _ENTRY_LIKE.finditer(block.raw):
+        line = (block.start_line or 0) + 1 + block.raw.count("\n", 0, match.start())
+        start = match[0].strip()
+        shown = start if len(start) <= 60 else start[:57] + "..."
+        collector.fail(
+            f"line {line}",
+            f"this looks like a BibTeX entry ({shown}) but could not be read as one",
+        )
 
 
 def _decode(

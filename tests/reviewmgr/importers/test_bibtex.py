@@ -80,3 +80,118 @@ def test_unreadable_entry_in_lenient_mode_keeps_the_good_ones():
 def test_a_file_of_comments_only_says_there_are_no_entries():
     with pytest.raises(ImportFileError, match="No BibTeX entries were found"):
         parse(b"@comment{nothing}\n@string{a = {b}}\n", format="bibtex")
+
+
+BRACED_KEYS = rb"""@article{M{\"u}ller2019,
+  title = {Pain after {\"O}sterreich},
+  author = {M{\"u}ller, J{\"o}rg and Smith, A.},
+  journal = {Schmerz},
+  year = {2019}
+}
+
+@article{Smith\_{2020}a,
+  title = {Cytokines in sciatica},
+  author = {Smith, Anne},
+  year = 2020
+}
+
+@article{G\"{o}del2021,
+  title = {Na{\"\i}ve controls},
+  year = 2021
+}
+"""
+
+
+def test_citation_keys_with_latex_in_braces_import_with_their_fields_decoded():
+    result = parse(BRACED_KEYS, format="bibtex")
+
+    first, second, third = result.records
+    assert first.title == "Pain after Österreich"
+    assert first.authors == ["Müller, Jörg", "Smith, A."]
+    assert (first.journal, first.year, first.line) == ("Schmerz", 2019, 1)
+    assert (second.title, second.authors, second.line) == (
+        "Cytokines in sciatica",
+        ["Smith, Anne"],
+        8,
+    )
+    assert (third.title, third.year, third.line) == ("Naïve controls", 2021, 14)
+    assert [record.raw["ID"] for record in result.records] == [
+        'M{\\"u}ller2019',
+        "Smith\\_{2020}a",
+        'G\\"{o}del2021',
+    ]
+    assert result.warnings == []
+
+
+def test_a_braced_citation_key_used_twice_keeps_both_records_with_a_warning():
+    data = rb"""@article{M{\"u}ller2019, title = {First}}
+@article{M{\"u}ller2019, title = {Second}}
+"""
+    result = parse(data, format="bibtex")
+
+    assert [record.title for record in result.records] == ["First", "Second"]
+    assert result.warnings == [
+        "line 2: citation key 'M{\\\"u}ller2019' is also used by an earlier entry; "
+        "both records kept"
+    ]
+
+
+def test_a_crossref_to_a_braced_key_fills_in_the_proceedings():
+    data = rb"""@inproceedings{talk, title = {A talk}, crossref = {K{\"o}ln2020}}
+@proceedings{K{\"o}ln2020, title = {Meeting in K{\"o}ln}, year = 2020}
+"""
+    talk = parse(data, format="bibtex").records[0]
+
+    assert (talk.journal, talk.year) == ("Meeting in Köln", 2020)
+
+
+def test_white_space_inside_an_entry_header_does_not_hide_the_entry():
+    data = b"""@article
+{first,
+  title = {One}
+}
+
+@ book{second, title = {Two}}
+@article{third, title = {Three}}
+"""
+
+    result = parse(data, format="bibtex")
+
+    assert [(record.title, record.line) for record in result.records] == [
+        ("One", 1),
+        ("Two", 6),
+        ("Three", 7),
+    ]
+
+
+UNREADABLE = b"""@article{kept, title = {Kept}}
+
+@article{unfinished,
+  title = {Never closed
+
+@article{after, title = {After}}
+  @book lost-brace, title = {No brace}
+"""
+
+
+def test_an_entry_that_cannot_be_read_is_named_with_its_line():
+    with pytest.raises(ImportFileError) as error:
+        parse(UNREADABLE, format="bibtex")
+
+    unfinished, lost = (str(problem) for problem in error.value.problems)
+    assert unfinished.startswith(
+        "line 3: BibTeX entry 'unfinished' (@article) could not be read: Unexpected block start"
+    )
+    assert lost == (
+        "line 7: this looks like a BibTeX entry (@book lost-brace, title = {No brace}) but "
+        "could not be read as one"
+    )
+
+
+def test_lenient_import_keeps_the_readable_entries_and_names_every_one_left_out():
+    result = parse(UNREADABLE, format="bibtex", lenient=True)
+
+    assert [record.title for record in result.records] == ["Kept", "After"]
+    assert [problem.location for problem in result.skipped] == ["line 3", "line 7"]
+    assert "'unfinished' (@article)" in result.skipped[0].message
+    assert "@book lost-brace" in result.skipped[1].message

@@ -116,6 +116,88 @@ def test_legacy_windows_encoding_is_read_with_a_warning():
     assert "Windows-1252" in result.warnings[0]
 
 
+MOSTLY_UTF8_RIS = (
+    (
+        "TY  - JOUR\nTI  - Müller's naïve study of Ångström units\nAU  - Pérez, José\nER  - \n\n"
+    ).encode()
+    + (
+        # pasted from an old system: Windows-1252 bytes for "é", "–" and "ø"
+        b"TY  - JOUR\nID  - rec-2\nTI  - Caf\xe9 au lait spots \x96 a review\n"
+        b"AU  - S\xf8rensen, Anne\nER  - \n\n"
+    )
+    + "TY  - JOUR\nTI  - Zürich cohort, 5 µg/kg\nER  - \n".encode()
+)
+
+
+def test_a_utf8_file_with_a_few_bytes_that_are_not_utf8_keeps_its_utf8_text():
+    result = parse(MOSTLY_UTF8_RIS, filename="search.ris")
+
+    assert [record.title for record in result.records] == [
+        "Müller's naïve study of Ångström units",
+        "Café au lait spots \u2013 a review",
+        "Zürich cohort, 5 µg/kg",
+    ]
+    assert [record.authors for record in result.records] == [
+        ["Pérez, José"],
+        ["Sørensen, Anne"],
+        [],
+    ]
+
+
+def test_bytes_that_are_not_utf8_are_reported_with_their_line_and_record():
+    result = parse(MOSTLY_UTF8_RIS, filename="search.ris")
+
+    assert result.warnings == [
+        'line 8: bytes that are not UTF-8 (0xE9 0x96) were read as Windows-1252 ("é\u2013") '
+        'in record 2 ("Café au lait spots \u2013 a review", from line 6); check that record.',
+        'line 9: bytes that are not UTF-8 (0xF8) were read as Windows-1252 ("ø") '
+        'in record 2 ("Café au lait spots \u2013 a review", from line 6); check that record.',
+    ]
+
+
+def test_every_text_format_reports_bytes_that_are_not_utf8_by_record():
+    bibtex = "@article{ok, title = {Ærø and Göteborg}}\n\n".encode() + (
+        b"@misc{no-title-2019,\n  note = {Fr\xe9d\xe9ric's notes}\n}\n"
+    )
+    sheet = "title,year\nNaïve T cells,2020\n".encode() + b"Na\xefve B cells,2021\n"
+
+    (bib_warning,) = parse(bibtex, filename="refs.bib").warnings[:1]
+    sheet_result = parse(sheet, filename="refs.csv")
+
+    assert bib_warning == (
+        'line 4: bytes that are not UTF-8 (0xE9 0xE9) were read as Windows-1252 ("éé") '
+        'in record 2 ("no-title-2019", from line 3); check that record.'
+    )
+    assert sheet_result.records[1].title == "Naïve B cells"
+    assert sheet_result.warnings == [
+        'line 3: bytes that are not UTF-8 (0xEF) were read as Windows-1252 ("ï") '
+        'in record 2 ("Naïve B cells", from line 3); check that record.'
+    ]
+
+
+def test_many_lines_with_bytes_that_are_not_utf8_are_summarised():
+    records = [f"TY  - JOUR\nTI  - Étude {n}\nER  - \n".encode() for n in range(12)]
+    records += [f"TY  - JOUR\nTI  - Caf\xe9 {n}\nER  - \n".encode("cp1252") for n in range(12)]
+
+    warnings = parse(b"".join(records), filename="many.ris").warnings
+
+    assert len(warnings) == 11
+    assert warnings[0].startswith("line 38: bytes that are not UTF-8 (0xE9)")
+    assert warnings[-1] == "... and 2 more lines with bytes that are not UTF-8."
+
+
+def test_a_legacy_file_is_not_taken_for_utf8_with_stray_bytes():
+    data = "TY  - JOUR\nTI  - Café, crème brûlée and naïve Zoë\nER  - \n".encode("cp1252")
+
+    result = parse(data)
+
+    assert result.records[0].title == "Café, crème brûlée and naïve Zoë"
+    assert result.warnings == [
+        "The file is not UTF-8; it was read as Windows-1252 (Western European). "
+        "Check that accented letters look right."
+    ]
+
+
 def test_crlf_and_stray_cr_line_ends_are_read():
     result = parse((DATA / "crcrlf.ris").read_bytes())
     assert [record.title for record in result.records] == ["First", "Second"]
