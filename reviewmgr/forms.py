@@ -225,3 +225,33 @@ class RecordCorrectionForm(forms.ModelForm):
         if pmid and not pmid.isdigit():
             raise ValidationError("A PMID is a number.", code="pmid")
         return pmid
+
+
+class ReportLinkForm(forms.Form):
+    """The record whose study another record reports: a record of this review."""
+
+    to = forms.IntegerField(min_value=1, label="Same study as record")
+
+    def __init__(self, *args, review, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.review = review
+
+    def clean_to(self):
+        number = self.cleaned_data["to"]
+        record = self.review.records.filter(pk=number).first()
+        if record is None:
+            raise ValidationError(
+                f"Record {number} is not a record of this review.", code="other_review"
+            )
+        return record
+
+
+class BatchVersionForm(forms.Form):
+    version_role = forms.ChoiceField(
+        choices=ImportBatch.Version.choices, label="This import is", widget=forms.RadioSelect
+    )
+    search_date = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        label="Date searched (or of the previous version)",
+    )

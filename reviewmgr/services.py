@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -12,11 +11,11 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from reviewmgr import audit, bulk, importers, liveness, signals
+from reviewmgr import audit, bulk, dedup, importers, liveness, signals
 from reviewmgr.deduplication import detach_records, find_duplicates_in_review
 from reviewmgr.importers import ImportFileError, ParsedRecord, ParseResult
 from reviewmgr.models import ImportBatch, Membership, Record, RecordCorrection, Review
@@ -220,6 +219,7 @@ def correct_record(*, record: Record, user, **fields) -> RecordCorrection | None
     if not changes:
         return None
     record.save(update_fields=list(changes))
+    Record.objects.filter(pk=record.pk).forget_dedup_keys()
     audit.log(
         review=record.review,
         actor=user,
@@ -302,16 +302,10 @@ def _record_values(review: Review, batch: ImportBatch, parsed: ParsedRecord) -> 
         "duplicate_group_id": None,
         "duplicate_of_id": None,
         "known_relevant": False,
+        "keys_written": False,  # the duplicate search writes the keys and the prepared form
+        "dedup_prepared": [],
+        **dict.fromkeys(dedup.KEY_COLUMNS.values(), ""),
     }
-
-
-def _json_adapter():
-    """JSON for a raw insert: compact UTF-8 text on SQLite (a third faster to encode than the
-    default escaped form), the driver's own JSON type elsewhere."""
-    if connection.vendor == "sqlite":
-        encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-        return lambda value, encoder: encode(value)
-    return connection.ops.adapt_json_value
 
 
 def _insert_records(batch: ImportBatch, records: list[ParsedRecord]) -> None:
@@ -323,7 +317,7 @@ def _insert_records(batch: ImportBatch, records: list[ParsedRecord]) -> None:
     fields = [field for field in Record._meta.concrete_fields if not field.primary_key]
     json_columns = {field.attname for field in fields if field.get_internal_type() == "JSONField"}
     now = timezone.now()
-    adapt_json = _json_adapter()
+    adapt_json = bulk.json_adapter()
     rows = []
     for parsed in records:
         values = _record_values(batch.review, batch, parsed)
@@ -712,3 +706,33 @@ def source_counts(review: Review) -> list[dict]:
         }
         for row in rows
     ]
+
+
+@transaction.atomic
+def mark_batch_version(*, batch: ImportBatch, version_role: str, search_date: date | None, user):
+    """Mark a batch as a new search or as the studies the previous version of the review
+    included (PRISMA 2020's template for updated reviews), with the date of the search or of
+    the previous version. The previous version's records are not screened again; screening
+    refuses the change (`signals.batch_version_changed`) once they were screened."""
+    if version_role not in ImportBatch.Version.values:
+        raise ValidationError(
+            f"'{version_role}' is neither a new search nor the previous version.",
+            code="bad_version",
+        )
+    before = {"version_role": batch.version_role, "search_date": batch.search_date}
+    batch.version_role = version_role
+    batch.search_date = search_date
+    batch.save(update_fields=["version_role", "search_date"])
+    signals.batch_version_changed.send(ImportBatch, batch=batch)
+    audit.log(
+        review=batch.review,
+        actor=user,
+        action=audit.Action.IMPORT_VERSION,
+        target=_batch_target(batch),
+        before=before,
+        after={"version_role": version_role, "search_date": search_date},
+        summary=f"{audit.name_of(user)} marked {batch.file_name or 'a batch'} as "
+        f"{batch.get_version_role_display().lower()}"
+        + (f" ({search_date:%Y-%m-%d})." if search_date else "."),
+    )
+    return batch

@@ -5,7 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from reviewmgr import importers, services
-from reviewmgr.forms import ColumnMapForm, UploadForm
+from reviewmgr.forms import BatchVersionForm, ColumnMapForm, UploadForm
 from reviewmgr.importers import ImportFileError
 from reviewmgr.importers.base import check_not_empty_or_binary
 from reviewmgr.models import ImportBatch, Membership
@@ -101,9 +101,39 @@ def batch_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     services.fail_stale_batches(review=review)
     batch = get_object_or_404(review.batches.select_related("created_by"), pk=pk)
     context = {"review": review, "batch": batch, "progress": services.batch_progress(batch)}
+    if review.membership.is_lead:
+        context["version_form"] = BatchVersionForm(
+            initial={"version_role": batch.version_role, "search_date": batch.search_date}
+        )
     if request.htmx:
         return render(request, "reviewmgr/batch_detail.html#batch-status", context)
     return render(request, "reviewmgr/batch_detail.html", context)
+
+
+@require_POST
+def batch_version(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """A lead marks an import as a new search or as the previous version's included
+    studies, with its date: the PRISMA diagram follows (template for updated reviews)."""
+    review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
+    batch = get_object_or_404(review.batches, pk=pk)
+    form = BatchVersionForm(request.POST)
+    if not form.is_valid():
+        problems = [f"{form.fields[name].label}: {' '.join(errors)}" for name, errors in
+                    form.errors.items()]  # fmt: skip
+        messages.error(request, " ".join(problems))
+        return redirect(batch)
+    try:
+        services.mark_batch_version(
+            batch=batch,
+            version_role=form.cleaned_data["version_role"],
+            search_date=form.cleaned_data["search_date"],
+            user=request.user,
+        )
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(request, f"Marked as {batch.get_version_role_display().lower()}.")
+    return redirect(batch)
 
 
 @require_POST
