@@ -3,14 +3,16 @@ loopback, for a fixed time. It passes when no request met a server error and eve
 the server acknowledged is stored, once, with the verdict that was sent.
 
     .venv/bin/python benches/load_screening.py [--users 50] [--seconds 60] [--workers 4]
-        [--threads 4] [--records 5000] [--think-ms 0] [--reload-every 10]
+        [--threads 4] [--records 5000] [--order prioritised|random|import] [--think-ms 0]
+        [--reload-every 10] [--conn-max-age N] [--server-root ../base --server-root .]
         [--database-url postgres://postgres@127.0.0.1:5432/postgres]
         [--cache-url redis://127.0.0.1:6379/9]
 
 The run creates a fresh database (reviewmgr_load_<pid>), migrates it, and seeds it through
 the product's services: one review with its lead, the reviewers (one known password), and
-real titles and abstracts from ../shared/corpus/screening imported as a RIS file, screened
-with the default settings (two reviewers per record at title/abstract). It then serves the
+real titles and abstracts from ../shared/corpus/screening imported as a RIS file (beyond the
+corpus's 6,415 records, synthetic ones written in bulk: see `seed_synthetic`), screened with
+the default settings (two reviewers per record at title/abstract). It then serves the
 product with gunicorn (DEBUG off, WhiteNoise with collected static files, Redis as the shared
 cache) and lets every simulated reviewer log in and screen as the keyboard-driven page does:
 one full page, then for each key press an htmx POST of the decision form, whose answer is the
@@ -72,16 +74,14 @@ IMMEDIATE_TASKS = "django.tasks.backends.immediate.ImmediateBackend"
 # Seeding -------------------------------------------------------------------------------------
 
 
-def corpus_records(count: int) -> list[tuple[str, str, bool]]:
-    """(title, abstract, finally included) of the first `count` records of the three sets."""
+def corpus_records() -> list[tuple[str, str, bool]]:
+    """(title, abstract, finally included) of the records of the three sets."""
     records = []
     for name, label in CORPUS_FILES:
         with (CORPUS / name).open(encoding="utf-8", newline="") as handle:
             for row in csv.DictReader(handle):
                 records.append((row["title"], row["abstract"], row[label] == "1"))
-    if count > len(records):
-        raise SystemExit(f"--records: the corpus has {len(records)} records, not {count}")
-    return records[:count]
+    return records
 
 
 def ris_file(records: list[tuple[str, str, bool]]) -> bytes:
@@ -92,9 +92,12 @@ def ris_file(records: list[tuple[str, str, bool]]) -> bytes:
     return "\n".join(lines).encode()
 
 
-def seed(*, users: int, records: list[tuple[str, str, bool]]) -> dict[int, bool]:
-    """The review, its members and records, through the product's services. Runs in this
-    process (Django set up from the environment); returns each record id's corpus label."""
+def seed(*, users: int, count: int, order: str) -> dict[int, bool]:
+    """The review, its members and `count` records, through the product's services. Runs in
+    this process (Django set up from the environment); returns each record id's label.
+
+    Up to the corpus's size, real records go through the import path (with the first
+    ranking); beyond it, synthetic ones (see `seed_synthetic`)."""
     from django.contrib.auth.hashers import make_password
     from django.core.cache import cache
     from django.test.utils import override_settings
@@ -102,7 +105,7 @@ def seed(*, users: int, records: list[tuple[str, str, bool]]) -> dict[int, bool]
     from reviewmgr import services
     from reviewmgr.models import User
     from screening.models import RecordScreening
-    from screening.services import config_for
+    from screening.services import config_for, update_screening_settings
 
     logging.getLogger("django.tasks").setLevel(logging.WARNING)  # one line per ranking
     cache.clear()
@@ -115,25 +118,75 @@ def seed(*, users: int, records: list[tuple[str, str, bool]]) -> dict[int, bool]
         inclusion_criteria="Controlled studies of an intervention in a clinical setting.",
         exclusion_criteria="Reviews, editorials, studies without a comparator.",
     )
-    config_for(review)
+    if config_for(review).order != order:
+        update_screening_settings(review=review, user=lead, order=order)
     hashed = make_password(PASSWORD)  # one slow hash, shared: the users differ by name only
     User.objects.bulk_create(User(username=reviewer_name(n), password=hashed) for n in range(users))
     for n in range(users):
         services.add_member(review=review, username=reviewer_name(n), roles=["reviewer"])
-    # The first ranking (fitting the feature space) runs here, before the clock starts, not on
-    # a thread of this process that would go on during the run.
-    with override_settings(TASKS={"default": {"BACKEND": IMMEDIATE_TASKS}}):
-        _, ids = services.import_records(
-            review=review,
-            data=ris_file(records),
-            file_name="corpus.ris",
-            created_by=lead,
-            find_duplicates=False,
-        )
+    records = corpus_records()
+    if count > len(records):
+        labels = seed_synthetic(review, lead, count)
+    else:
+        records = records[:count]
+        # The first ranking (fitting the feature space) runs here, before the clock starts,
+        # not on a thread of this process that would go on during the run.
+        with override_settings(TASKS={"default": {"BACKEND": IMMEDIATE_TASKS}}):
+            _, ids = services.import_records(
+                review=review,
+                data=ris_file(records),
+                file_name="corpus.ris",
+                created_by=lead,
+                find_duplicates=False,
+            )
+        labels = {pk: included for pk, (*_, included) in zip(ids, records, strict=True)}
     queued = RecordScreening.objects.filter(review=review, stage=STAGE).count()
-    if queued != len(records):
-        raise SystemExit(f"seeding: {queued} records queued for screening, not {len(records)}")
-    return {record_id: included for record_id, (_, _, included) in zip(ids, records, strict=True)}
+    if queued != count:
+        raise SystemExit(f"seeding: {queued} records queued for screening, not {count}")
+    return labels
+
+
+SYNTHETIC_CHUNK = 20_000
+
+
+def seed_synthetic(review, lead, count: int) -> dict[int, bool]:
+    """`count` synthetic records (benches/synthetic.py: realistic titles, authors and
+    abstracts) written in chunks with PostgreSQL's COPY, then queued for screening by the
+    product's own `sync_screening_rows`. This is not the import path (deduplication, the
+    first ranking): it sets up a review of a size the import could not reach in reasonable
+    time, to measure screening on it. No ranking runs: the queue keeps import order."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from benches.synthetic import generate_records
+    from reviewmgr import bulk
+    from reviewmgr.models import ImportBatch, Record
+    from screening.services import sync_screening_rows
+
+    started = time.perf_counter()
+    batch = ImportBatch.objects.create(
+        review=review, status=ImportBatch.Status.DONE, file_name="synthetic.ris"
+    )
+    columns = [column for column in Record._meta.concrete_fields if not column.primary_key]
+    now = timezone.now()
+    for start in range(0, count, SYNTHETIC_CHUNK):
+        made = generate_records(min(SYNTHETIC_CHUNK, count - start), seed=start)
+        rows = []
+        for offset, values in enumerate(made):
+            given = {**values, "review": review.pk, "batch": batch.pk, "position": start + offset}
+            given["created_at"] = now
+            row = []
+            for column in columns:
+                value = given[column.name] if column.name in given else column.get_default()
+                row.append(column.get_db_prep_save(value, connection))
+            rows.append(row)
+        with transaction.atomic():
+            bulk.insert_rows(Record, columns, rows)
+        print(f"  {start + len(made):,} records written", flush=True)
+    bulk.refresh_statistics(Record)
+    sync_screening_rows(review=review)
+    print(f"  queued for screening in {time.perf_counter() - started:.0f} s", flush=True)
+    return {}
 
 
 def reviewer_name(n: int) -> str:
@@ -158,14 +211,19 @@ def manage(env: dict[str, str], *args: str) -> None:
 
 
 def start_gunicorn(
-    env: dict[str, str], port: int, workers: int, threads: int, log: Path
+    env: dict[str, str], port: int, workers: int, threads: int, log: Path, root: Path = ROOT
 ) -> subprocess.Popen:
     command = [str(Path(sys.executable).parent / "gunicorn"), "reviewmgr.wsgi"]
     command += ["--bind", f"{HOST}:{port}", "--workers", str(workers), "--threads", str(threads)]
     command += ["--log-level", "warning"]
     with log.open("wb") as output:
         server = subprocess.Popen(
-            command, env=env, cwd=ROOT, stdout=output, stderr=output, start_new_session=True
+            command,
+            env={**env, "PYTHONPATH": str(root)},
+            cwd=root,
+            stdout=output,
+            stderr=output,
+            start_new_session=True,
         )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -357,6 +415,11 @@ def choose(rng: random.Random, included: bool, reasons: list[str]) -> tuple[str,
     return "exclude", rng.choice(reasons) if reasons and rng.random() < 0.7 else ""
 
 
+# Before the clock starts. Each login checks a PBKDF2 hash (a third of a second of CPU): fifty
+# at once on a busy machine ran past the client's 60 s timeout.
+LOGINS_AT_ONCE = threading.BoundedSemaphore(4)
+
+
 class SimulatedReviewer:
     """One person at the keyboard-driven screen. Before the clock starts: log in and open the
     screen. Then: read the record (the think time), press a key (an htmx POST of the decision
@@ -471,7 +534,8 @@ class SimulatedReviewer:
     def run(self, start: threading.Barrier, stop: threading.Event) -> None:
         page = None
         try:
-            page = self.log_in()
+            with LOGINS_AT_ONCE:
+                page = self.log_in()
         except Exception as error:  # a bug here must not leave the others waiting
             self.tally.other_error(f"{self.name}: {error!r}")
         try:
@@ -604,9 +668,10 @@ def report(args, tally: Tally, window: float, db: dict) -> bool:
     unacknowledged = [pair for pair in stored if pair not in acknowledged]
     wrong = [pair for pair, verdict in acknowledged.items() if stored.get(pair, verdict) != verdict]
     page, decide = tally.seconds["page"], tally.seconds["decide"]
+    kept = "(the served code's default)" if args.conn_max_age is None else f"{args.conn_max_age} s"
     print(
         f"\n{args.users} reviewers, {window:.1f} s, gunicorn {args.workers} workers x "
-        f"{args.threads} threads, database connections kept {args.conn_max_age} s, "
+        f"{args.threads} threads, database connections kept {kept}, "
         f"{args.records:,} records, think time "
         f"{f'0-{args.think_ms:g} ms' if args.think_ms else '0'}, "
         f"page reloaded every {args.reload_every} decisions\n"
@@ -679,7 +744,6 @@ def server_environment(args, database_url: str, tmp: Path) -> dict[str, str]:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "reviewmgr.settings",
         "DATABASE_URL": database_url,
-        "DATABASE_CONN_MAX_AGE": str(args.conn_max_age),
         "CACHE_URL": args.cache_url,
         "SECRET_KEY": secrets.token_urlsafe(50),
         "DEBUG": "0",
@@ -692,6 +756,7 @@ def server_environment(args, database_url: str, tmp: Path) -> dict[str, str]:
         "MEDIA_ROOT": str(tmp / "media"),
         "REVIEWMGR_VAR_DIR": str(tmp),
         "LOG_LEVEL": "WARNING",
+        **({} if args.conn_max_age is None else {"DATABASE_CONN_MAX_AGE": str(args.conn_max_age)}),
     }
 
 
@@ -701,20 +766,40 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
-    parser.add_argument("--records", type=int, default=5000)
+    parser.add_argument(
+        "--records",
+        type=int,
+        default=5000,
+        help="real records from the corpus (up to 6,415); more: synthetic ones, bulk-loaded",
+    )
+    parser.add_argument(
+        "--order",
+        choices=["prioritised", "random", "import"],
+        default="prioritised",
+        help="the queue order (random, import: no ranking runs during the run)",
+    )
+    parser.add_argument(
+        "--server-root",
+        action="append",
+        help="serve the code of another checkout (e.g. a baseline) with gunicorn; the schema "
+        "must be the same, as this checkout migrates and seeds the database. Repeated: one "
+        "run per checkout, one after the other on the same database ('.' is this one)",
+    )
     parser.add_argument("--think-ms", type=float, default=0, help="random pause 0..N ms")
     parser.add_argument("--reload-every", type=int, default=10, help="decisions (0: never)")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--cache-url", default="redis://127.0.0.1:6379/9")
     parser.add_argument(
-        "--conn-max-age", type=int, default=0, help="DATABASE_CONN_MAX_AGE (product default 0)"
+        "--conn-max-age",
+        type=int,
+        help="DATABASE_CONN_MAX_AGE; unset: the served code's default (60 s on PostgreSQL, "
+        "0 before)",
     )
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, interrupt)
 
     import psycopg
 
-    records = corpus_records(args.records)
     name = f"reviewmgr_load_{os.getpid()}"
     admin_url = args.database_url
     server = None
@@ -733,24 +818,35 @@ def main() -> int:
             django.setup()
             from django.db import connections
 
-            labels = seed(users=args.users, records=records)
+            labels = seed(users=args.users, count=args.records, order=args.order)
             connections.close_all()
             print(f"database {name} seeded in {time.perf_counter() - started:.0f} s", flush=True)
 
-            port = free_port()
-            server = start_gunicorn(env, port, args.workers, args.threads, log)
-            plan = Plan(port, args.users, args.seconds, args.think_ms, args.reload_every, labels)
-            load_before = os.getloadavg()[0]
-            tally, window, cpu = run_load(plan, server)
-            load_after = os.getloadavg()[0]
-            stop(server)
-            db = stored_decisions(args.users)
-            passed = report(args, tally, window, db)
-            requests = sum(len(tally.seconds[kind]) for kind in ("page", "decide"))
-            print(cpu_line(cpu, window, requests, load_before, load_after))
-            for block in server_errors(log) if tally.server_errors else []:
-                print("\nserver log:\n" + block)
-            connections.close_all()
+            passed = True
+            for root in args.server_root or ["."]:
+                print(f"\nserving {(ROOT / root).resolve()}", flush=True)
+                before = stored_decisions(args.users)["stored"]
+                connections.close_all()
+                port = free_port()
+                server = start_gunicorn(
+                    env, port, args.workers, args.threads, log, (ROOT / root).resolve()
+                )
+                plan = Plan(
+                    port, args.users, args.seconds, args.think_ms, args.reload_every, labels
+                )
+                load_before = os.getloadavg()[0]
+                tally, window, cpu = run_load(plan, server)
+                load_after = os.getloadavg()[0]
+                stop(server)
+                db = stored_decisions(args.users)
+                # Earlier runs' decisions are theirs: this run is checked on what it added.
+                db["stored"] = {k: v for k, v in db["stored"].items() if k not in before}
+                passed = report(args, tally, window, db) and passed
+                requests = sum(len(tally.seconds[kind]) for kind in ("page", "decide"))
+                print(cpu_line(cpu, window, requests, load_before, load_after))
+                for block in server_errors(log) if tally.server_errors else []:
+                    print("\nserver log:\n" + block)
+                connections.close_all()
             return 0 if passed else 1
         finally:
             stop(server)

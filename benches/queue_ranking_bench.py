@@ -3,13 +3,16 @@
     .venv/bin/python benches/queue_ranking_bench.py [--records 100000] [--decisions 1000]
         [--database-url postgres://postgres@127.0.0.1:5432/postgres]
 
-Creates a fresh database (reviewmgr_bench_ranking; SQLite under a temporary directory when
+Creates a fresh database (reviewmgr_bench_ranking_<pid>; SQLite under a temporary directory when
 --database-url is "sqlite"), imports synthetic records through the product's import path,
 then times `screening.prioritisation.rank_queue`:
 
 - first ranking: fits the TF-IDF space (once per set of records), cold start by keywords;
 - retrain: after --decisions decisions, the path every few decisions takes while people
-  screen (feature space reused, model retrained, every awaiting row's priority rewritten).
+  screen (feature space reused, model retrained, every awaiting row's priority rewritten);
+  with blind screening (the default) that is one reviewer's own model and own places;
+- the queue read: the first 40 records waiting for a reviewer (`screening.queue.in_order`),
+  median of 50 reads, from the reviewer's own places (blind) and from the shared order.
 
 Baseline in the same run: the ranker alone on the same texts and labels, in memory
 (train + score + order), so the ratio is what reading and writing the database costs.
@@ -40,8 +43,8 @@ def child(records: int, decisions: int) -> None:
     from benches.synthetic import generate_records, write_ris
     from reviewmgr import services
     from reviewmgr.models import User
-    from screening import prioritisation
-    from screening.models import Decision, RecordScreening, Stage
+    from screening import prioritisation, queue
+    from screening.models import Decision, RecordScreening, ReviewerPriority, Stage
     from screening.ranking import order_queue
     from screening.services import config_for, sync_screening_rows
 
@@ -78,9 +81,36 @@ def child(records: int, decisions: int) -> None:
         for pk, inc in zip(picked, relevant, strict=True)
     )
     started = time.perf_counter()
-    outcome = prioritisation.rank_queue(review=review)
+    prioritisation.rank_queue(review=review, reviewer_ids=[lead.pk])
     retrain = time.perf_counter() - started
-    assert not outcome.cold_start
+    places = ReviewerPriority.objects.filter(review=review, reviewer=lead).count()
+    assert places, "blind screening ranks the reviewer's own queue"
+    # the next retrain rewrites the places that moved (the first one created them)
+    more = rng.choice(sorted(set(ids) - {int(pk) for pk in picked}), size=100, replace=False)
+    Decision.objects.bulk_create(
+        Decision(record_id=int(pk), stage=Stage.TITLE_ABSTRACT, reviewer=lead, verdict="exclude")
+        for pk in more
+    )
+    started = time.perf_counter()
+    prioritisation.rank_queue(review=review, reviewer_ids=[lead.pk])
+    personal_again = time.perf_counter() - started
+
+    def queue_read() -> float:
+        times = []
+        for _ in range(50):
+            started = time.perf_counter()
+            assert len(queue.in_order(review, lead, Stage.TITLE_ABSTRACT, 40)) == 40
+            times.append(time.perf_counter() - started)
+        return sorted(times)[len(times) // 2] * 1000
+
+    personal_read = queue_read()
+    config = config_for(review)
+    config.blind = False
+    config.save()
+    started = time.perf_counter()
+    prioritisation.rank_queue(review=review)
+    shared_retrain = time.perf_counter() - started
+    shared_read = queue_read()
 
     # baseline: the ranker alone, in memory, on the same texts and labels
     ranker, record_ids = prioritisation._fitted_ranker(review)
@@ -91,7 +121,11 @@ def child(records: int, decisions: int) -> None:
     bare = time.perf_counter() - started
 
     print(f"first ranking (fit + cold start + store): {first:8.2f} s")
-    print(f"retrain after {decisions} decisions + store:   {retrain:8.2f} s")
+    print(f"retrain after {decisions} decisions + store:   {retrain:8.2f} s  ({places} own places)")
+    print(f"next retrain, own places rewritten:     {personal_again:8.2f} s")
+    print(f"retrain, shared order (not blind):      {shared_retrain:8.2f} s")
+    print(f"queue read, blind (own places):         {personal_read:8.2f} ms (median of 50)")
+    print(f"queue read, shared order:               {shared_read:8.2f} ms (median of 50)")
     print(f"ranker alone, in memory (baseline):     {bare:8.2f} s")
     print(f"ratio retrain / baseline:               {retrain / bare:8.1f}x")
 
@@ -121,7 +155,7 @@ def main() -> None:
         dropdb = None
         if args.database_url != "sqlite":
             server = args.database_url.rsplit("/", 1)[0]
-            name = "reviewmgr_bench_ranking"
+            name = f"reviewmgr_bench_ranking_{os.getpid()}"
             subprocess.run(
                 ["dropdb", "--if-exists", "-h", "127.0.0.1", "-U", "postgres", name], check=True
             )

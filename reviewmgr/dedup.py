@@ -27,7 +27,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cache, lru_cache
 from itertools import combinations
 
@@ -564,6 +564,36 @@ def _prepare(record: DedupRecord) -> _Prepared:
     )
 
 
+# What the review keeps of a prepared record (Record.dedup_prepared), so that a later search
+# reads it back instead of preparing the record again; title_key and surname_set follow.
+_STORED = tuple(
+    f.name for f in fields(_Prepared) if f.name not in {"id", "title_key", "surname_set"}
+)
+
+
+def stored(record: _Prepared) -> list:
+    """`record` as a JSON-ready list, in the order of _STORED."""
+    values = []
+    for name in _STORED:
+        value = getattr(record, name)
+        values.append(sorted(value) if isinstance(value, frozenset) else value)
+    return values
+
+
+def from_stored(record_id: int, values: list) -> _Prepared:
+    """The prepared record that `stored` kept."""
+    kept = dict(zip(_STORED, values, strict=True))
+    kept["numbers"] = tuple(kept["numbers"])
+    kept["notices"] = frozenset(kept["notices"])
+    kept["surnames"] = tuple(kept["surnames"])
+    return _Prepared(
+        id=record_id,
+        title_key=kept["title"].replace(" ", ""),
+        surname_set=frozenset(kept["surnames"]),
+        **kept,
+    )
+
+
 # ------------------------------------------------------------------------- scoring
 
 _NOTICE_LABEL = {
@@ -909,39 +939,71 @@ def pair_score(a: DedupRecord, b: DedupRecord) -> tuple[float, list[str]]:
 # ------------------------------------------------------------------------ blocking
 
 
-def _block_keys(record: _Prepared) -> list[str]:
-    keys = []
+# The kinds of block key, and the Record column that keeps each one once a duplicate search
+# has seen the record (indexed): a later import then looks up only the records that share a
+# key with its own, instead of reading the whole review back.
+KEY_COLUMNS = {
+    "doi": "key_doi",
+    "pmid": "key_pmid",
+    "pmcid": "key_pmcid",
+    "start": "key_title_start",
+    "end": "key_title_end",
+    "middle": "key_title_middle",
+    "author": "key_author_year",
+    "page": "key_volume_page",
+}
+KEY_LENGTH = 255  # the columns' width; longer values (a very long surname) are cut
+
+
+def _key_values(record: _Prepared) -> dict[str, str]:
+    """The record's block keys by kind (only the kinds it has)."""
+    values = {}
     if record.doi:
-        keys.append("doi:" + record.doi)
+        values["doi"] = record.doi
     if record.pmid:
-        keys.append("pmid:" + record.pmid)
+        values["pmid"] = record.pmid
     if record.pmcid:
-        keys.append("pmcid:" + record.pmcid)
+        values["pmcid"] = record.pmcid
     if len(record.title_key) >= 12:
-        keys.append("start:" + record.title_key[:22])
-        keys.append("end:" + record.title_key[-22:])
+        values["start"] = record.title_key[:22]
+        values["end"] = record.title_key[-22:]
         middle = len(record.title_key) // 2
-        keys.append("middle:" + record.title_key[middle - 8 : middle + 8])
+        values["middle"] = record.title_key[middle - 8 : middle + 8]
     if record.surnames and record.year:
-        keys.append(f"author:{record.surnames[0]}:{record.year}")
+        values["author"] = f"{record.surnames[0]}:{record.year}"
     if record.volume and record.page:
-        keys.append(f"page:{record.volume}:{record.page}")
-    return keys
+        values["page"] = f"{record.volume}:{record.page}"
+    return {kind: value[:KEY_LENGTH] for kind, value in values.items()}
+
+
+def key_columns(record: _Prepared) -> dict[str, str]:
+    """The values of the Record's key columns ("" for a kind the record lacks)."""
+    values = _key_values(record)
+    return {column: values.get(kind, "") for kind, column in KEY_COLUMNS.items()}
+
+
+def _block_keys(record: _Prepared) -> list[str]:
+    return [f"{kind}:{value}" for kind, value in _key_values(record).items()]
 
 
 _ID_KEYS = ("doi:", "pmid:", "pmcid:", "page:")
 # Keys that only back up the title start: dropped when a block is too large to mean much.
 _LOOSE_KEYS = ("end:", "middle:", "author:")
+LOOSE_KINDS = tuple(key.rstrip(":") for key in _LOOSE_KEYS)
 
 
-def _candidate_pairs(prepared: list[_Prepared], new: set[int] | None) -> set[tuple[int, int]]:
+def _candidate_pairs(
+    prepared: list[_Prepared], new: set[int] | None, oversized: Collection[str] = ()
+) -> set[tuple[int, int]]:
     """Index pairs worth scoring, never all pairs.
 
     Records sharing an identifier or a volume and first page are all candidates. In the
     title and author blocks only pairs whose titles are similar (or one a truncation of
     the other) are kept; that filter runs in rapidfuzz's C code over the whole block. A
     block larger than MAX_BLOCK_SIZE is sorted by title and compared in overlapping
-    windows (or, for the backup keys, dropped), so the cost stays near-linear.
+    windows (or, for the backup keys, dropped), so the cost stays near-linear. `oversized`
+    names backup keys known to be too large in the whole review when only part of it was
+    loaded: they are dropped as they would be with every record at hand.
     """
     blocks: dict[str, list[int]] = defaultdict(list)
     for index, record in enumerate(prepared):
@@ -950,7 +1012,7 @@ def _candidate_pairs(prepared: list[_Prepared], new: set[int] | None) -> set[tup
 
     pairs: set[tuple[int, int]] = set()
     for key, members in blocks.items():
-        if len(members) < 2:
+        if len(members) < 2 or key in oversized:
             continue
         if len(members) > MAX_BLOCK_SIZE:
             if key.startswith(_LOOSE_KEYS):
@@ -1015,6 +1077,11 @@ def _similar_titles(
 # ------------------------------------------------------------------------ grouping
 
 
+def prepare(record: DedupRecord) -> _Prepared:
+    """A record in the form the engine compares (normalised title, surnames, identifiers)."""
+    return _prepare(record)
+
+
 def find_duplicates(
     records: Iterable[DedupRecord],
     *,
@@ -1029,13 +1096,31 @@ def find_duplicates(
     a group never holds two existing records. Each record id appears in at most one
     group. Pure CPU: about 13 s and 250 MB for 100,000 records (benches/dedup_bench.py).
     """
-    prepared = [_prepare(r) for r in records]
+    return find_duplicates_prepared(
+        [_prepare(r) for r in records],
+        new_ids=new_ids,
+        auto_threshold=auto_threshold,
+        review_threshold=review_threshold,
+    )
+
+
+def find_duplicates_prepared(
+    prepared: list[_Prepared],
+    *,
+    new_ids: Collection[int] | None = None,
+    oversized: Collection[str] = (),
+    auto_threshold: float = AUTO_THRESHOLD,
+    review_threshold: float = REVIEW_THRESHOLD,
+) -> list[CandidateGroup]:
+    """find_duplicates on records already prepared (see `prepare`). With new_ids, `prepared`
+    need only hold the new records and every record sharing a block key with one of them;
+    `oversized` then names the backup keys too large to compare (see _candidate_pairs)."""
     new = set(new_ids) if new_ids is not None else None
 
     scores: dict[tuple[int, int], float] = {}
     reasons_of: dict[tuple[int, int], list[str]] = {}
     edges: list[tuple[float, int, int]] = []
-    for pair in _candidate_pairs(prepared, new):
+    for pair in _candidate_pairs(prepared, new, frozenset(oversized)):
         score, reasons = _score_prepared(prepared[pair[0]], prepared[pair[1]])
         scores[pair] = score
         if score >= review_threshold:

@@ -107,10 +107,16 @@ TEMPLATES = [
     },
 ]
 
+DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
+# A PostgreSQL connection costs the server a new process: each web thread keeps its own for a
+# minute (checked before reuse) unless DATABASE_CONN_MAX_AGE says otherwise.
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        DATABASE_URL,
+        conn_max_age=env_int(
+            "DATABASE_CONN_MAX_AGE", 60 if DATABASE_URL.startswith("postgres") else 0
+        ),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -213,6 +219,11 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+if CACHE_URL:
+    # Sessions are read from the shared cache (written through to the database), sparing a
+    # query per request. Only with a shared cache: one process's memory would keep a session
+    # that another process ended at logout.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # Uploads: reference exports can be large; the limit is the product's, not Django's in-memory one.
 REVIEWMGR_MAX_UPLOAD_BYTES = env_int("REVIEWMGR_MAX_UPLOAD_MB", 200) * 1024 * 1024

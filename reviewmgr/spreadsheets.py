@@ -1,11 +1,12 @@
 """The one writer of XLSX and CSV files: exports hand it sheets of rows, it writes the file.
 
-openpyxl enters the product here and nowhere else. Exports are generators (a screening log
-can have 400,000 rows), so the writer streams: openpyxl's write-only mode puts each row into
-a temporary file on disk as it arrives, and only the first 200 rows of a sheet are held at
-once (to guess column widths). Memory stays flat whatever the row count, except for
-hyperlinks, which openpyxl keeps until the workbook is saved (about 1 KB each, at most
-`HYPERLINKS_PER_SHEET` per sheet).
+openpyxl enters the product here and nowhere else, and only when a workbook is written (it
+takes a fifth of a second and 30 MB to load; CSV and the sheet definitions do without).
+Exports are generators (a screening log can have 400,000 rows), so the writer streams:
+openpyxl's write-only mode puts each row into a temporary file on disk as it arrives, and
+only the first 200 rows of a sheet are held at once (to guess column widths). Memory stays
+flat whatever the row count, except for hyperlinks, which openpyxl keeps until the workbook
+is saved (about 1 KB each, at most `HYPERLINKS_PER_SHEET` per sheet).
 
 Every string is written so that no spreadsheet program runs it as a formula: see `safe_text`.
 Pure Python, no Django.
@@ -22,17 +23,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from itertools import chain, islice
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 from urllib.parse import quote
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES, Cell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+if TYPE_CHECKING:
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import Cell
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 KINDS = ("text", "number", "integer", "date", "url", "doi", "pmid", "judgement")
 
@@ -67,35 +68,50 @@ _DOI = re.compile(r"10\.\d{4,9}/\S+", re.ASCII)
 _PMID = re.compile(r"[1-9][0-9]{0,8}", re.ASCII)
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 
-_HEADER_FONT = Font(bold=True)
-_LINK_FONT = Font(color="0563C1", underline="single")
-_WRAP = Alignment(wrap_text=True, vertical="top")
 _DATE_FORMAT = "yyyy-mm-dd"
 _DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 _INTEGER_FORMAT = "0"
 
-
-def _fill(rgb: str) -> PatternFill:
-    return PatternFill(fill_type="solid", start_color=rgb, end_color=rgb)
-
-
-_GREEN, _YELLOW, _RED, _DARK_RED, _GREY = (
-    _fill("A9D08E"),
-    _fill("FFE699"),
-    _fill("FF7C80"),
-    _fill("9C0006"),
-    _fill("D9D9D9"),
-)
-_JUDGEMENT_STYLES: dict[str, tuple[PatternFill, Font | None]] = {
-    "low": (_GREEN, None),
-    "some concerns": (_YELLOW, None),
-    "moderate": (_YELLOW, None),
-    "unclear": (_YELLOW, None),
-    "high": (_RED, None),
-    "serious": (_RED, None),
-    "critical": (_DARK_RED, Font(color="FFFFFF", bold=True)),
-    "no information": (_GREY, None),
+_JUDGEMENT_COLOURS = {
+    "low": "A9D08E",
+    "some concerns": "FFE699",
+    "moderate": "FFE699",
+    "unclear": "FFE699",
+    "high": "FF7C80",
+    "serious": "FF7C80",
+    "critical": "9C0006",
+    "no information": "D9D9D9",
 }
+_WHITE_TEXT_ON = {"critical"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Styles:
+    header_font: Font
+    link_font: Font
+    wrap: Alignment
+    judgements: dict[str, tuple[PatternFill, Font | None]]
+
+
+@cache
+def _styles() -> _Styles:
+    """The cell styles, built on the first XLSX written: openpyxl is loaded by the process
+    that writes a workbook, not by every process that imports this module for CSV."""
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    white = Font(color="FFFFFF", bold=True)
+    return _Styles(
+        header_font=Font(bold=True),
+        link_font=Font(color="0563C1", underline="single"),
+        wrap=Alignment(wrap_text=True, vertical="top"),
+        judgements={
+            key: (
+                PatternFill(fill_type="solid", start_color=rgb, end_color=rgb),
+                white if key in _WHITE_TEXT_ON else None,
+            )
+            for key, rgb in _JUDGEMENT_COLOURS.items()
+        },
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +182,8 @@ def write_xlsx(sheets: Iterable[Sheet], target: BinaryIO | str | Path) -> None:
     about 1 KB until the save (at most `HYPERLINKS_PER_SHEET` per sheet; later link cells
     are plain text). `target` receives the file only at the end, in one piece.
     """
+    from openpyxl import Workbook
+
     workbook = Workbook(write_only=True)
     taken: set[str] = set()
     try:
@@ -227,6 +245,8 @@ class _Look:
         key = (number_format, judgement, text)
         cell = self.styled.get(key)
         if cell is None:
+            from openpyxl.cell import WriteOnlyCell
+
             cell = self.styled[key] = WriteOnlyCell(worksheet)
             if number_format:
                 cell.number_format = number_format
@@ -244,6 +264,8 @@ class _Look:
 
 
 def _write_sheet(worksheet: WriteOnlyWorksheet, sheet: Sheet) -> None:
+    from openpyxl.utils import get_column_letter
+
     columns = list(sheet.columns)
     if not columns:
         raise ValueError(f"Sheet {sheet.name!r} has no columns.")
@@ -267,7 +289,7 @@ def _write_sheet(worksheet: WriteOnlyWorksheet, sheet: Sheet) -> None:
     looks = [
         _Look(
             kind=column.kind,
-            alignment=_WRAP if column.wrap else None,
+            alignment=_styles().wrap if column.wrap else None,
             number_format=_INTEGER_FORMAT if column.kind == "integer" else None,
         )
         for column in columns
@@ -309,9 +331,11 @@ def _checked(row: Sequence[Any], width: int, sheet: str, number: int) -> Sequenc
 
 
 def _header_cell(worksheet: WriteOnlyWorksheet, header: str) -> Cell:
+    from openpyxl.cell import WriteOnlyCell
+
     cell = WriteOnlyCell(worksheet, _xlsx_text(header))
     cell.data_type = "s"
-    cell.font = _HEADER_FONT
+    cell.font = _styles().header_font
     return cell
 
 
@@ -358,8 +382,8 @@ def _cell(worksheet: WriteOnlyWorksheet, value: Any, look: _Look, links_left: li
 
 def _text_cell(worksheet: WriteOnlyWorksheet, text: str, look: _Look, links_left: list[int]) -> Any:
     link = _link(look.kind, text) if look.kind in ("doi", "pmid", "url") else ""
-    judgement = _JUDGEMENT_STYLES.get(_judgement_key(text)) if look.kind == "judgement" else None
-    needs_string_type = text.startswith("=") or text in ERROR_CODES
+    judgement = _styles().judgements.get(_judgement_key(text)) if look.kind == "judgement" else None
+    needs_string_type = text.startswith("=") or text in _error_codes()
     if not (link or judgement or look.alignment or needs_string_type):
         return text
     if not link:
@@ -376,6 +400,8 @@ def _link_cell(
     number_format: str | None = None,
 ) -> Cell:
     """A cell of its own (never reused) carrying a link, while the sheet's links last."""
+    from openpyxl.cell import WriteOnlyCell
+
     cell = WriteOnlyCell(worksheet, value)
     if isinstance(value, str):
         cell.data_type = "s"  # after the value: openpyxl would have made "=..." a formula
@@ -392,7 +418,15 @@ def _add_link(cell: Cell, target: str, links_left: list[int]) -> None:
         return
     links_left[0] -= 1
     cell.hyperlink = target
-    cell.font = _LINK_FONT
+    cell.font = _styles().link_font
+
+
+@cache
+def _error_codes() -> frozenset[str]:
+    """The texts openpyxl would store as error values ("#N/A", "#DIV/0!" ...)."""
+    from openpyxl.cell.cell import ERROR_CODES
+
+    return frozenset(ERROR_CODES)
 
 
 def _link(kind: str, text: str) -> str:

@@ -10,6 +10,11 @@ failed and can be retried (see reviewmgr.services.fail_stale_batches).
 from __future__ import annotations
 
 import atexit
+
+# A task still running as the process stops may import a library (the ranking's) that loads
+# concurrent.futures.process, whose import registers an exit hook, refused once shutdown has
+# begun. Loaded here, at start-up, it is already registered (a few milliseconds).
+import concurrent.futures.process  # noqa: F401
 from concurrent.futures import ThreadPoolExecutor
 
 from django.db import close_old_connections, connections

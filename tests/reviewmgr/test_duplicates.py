@@ -154,3 +154,122 @@ def test_records_table_hides_removed_duplicates_unless_asked(client, review, rev
         client.get(review.get_absolute_url(), {"show": "all"}).context["page"].paginator.count
     )
     assert (shown, everything) == (2, 4)
+
+
+def _stroke_searches(review, searches: int = 3, limit: int = 600) -> list[list[int]]:
+    """The first `limit` records of the labelled stroke set, dealt round-robin into `searches`
+    import batches, so that most duplicate pairs fall in different batches."""
+    import csv
+
+    from reviewmgr.models import ImportBatch
+    from tests.conftest import corpus_path
+
+    path = corpus_path("dedup", "bibdedupe_stroke", "records_pre_merged.csv")
+    with path.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))[:limit]
+    batches = [
+        ImportBatch.objects.create(
+            review=review, status=ImportBatch.Status.DONE, file_name=f"search-{n}.csv"
+        )
+        for n in range(searches)
+    ]
+    ids: list[list[int]] = [[] for _ in batches]
+    for index, row in enumerate(rows):
+        batch = index % searches
+        record = Record.objects.create(
+            review=review,
+            batch=batches[batch],
+            position=index,
+            title=row["title"],
+            authors=[a.strip() for a in row["author"].split(" and ") if a.strip()],
+            year=int(row["year"]) if row["year"].isdigit() else None,
+            journal=row["journal"],
+            volume=row["volume"],
+            issue=row["number"],
+            pages=row["pages"],
+            source_record={"ID": row["ID"]},
+        )
+        ids[batch].append(record.pk)
+    return ids
+
+
+def _groups_by_source(review) -> set[tuple]:
+    return {
+        (group.status, tuple(sorted(r.source_record["ID"] for r in group.records.all())))
+        for group in DuplicateGroup.objects.filter(review=review).prefetch_related("records")
+    }
+
+
+def test_each_search_is_compared_with_what_it_shares_keys_with_and_finds_what_a_full_read_finds(
+    review, django_user_model
+):
+    from reviewmgr.models import Review
+
+    other = Review.objects.create(title="Same records, read whole", slug="read-whole")
+    incremental, whole = _stroke_searches(review), _stroke_searches(other)
+    for new, same in zip(incremental, whole, strict=True):
+        deduplication.find_duplicates_in_review(review=review, new_record_ids=new)
+        other.records.forget_dedup_keys()  # every record is read, as before keys were kept
+        deduplication.find_duplicates_in_review(review=other, new_record_ids=same)
+
+    found = _groups_by_source(review)
+    assert found == _groups_by_source(other)
+    across = [
+        group
+        for group in DuplicateGroup.objects.filter(review=review)
+        if group.records.values("batch").distinct().count() > 1
+    ]
+    assert len(found) > 50 and len(across) > 50  # most pairs span two searches
+    assert not review.records.unkeyed().exists()
+
+
+def test_a_corrected_record_is_keyed_anew_and_found_by_the_next_import(review, lead):
+    record = make_record(review, **{**ARTICLE, "title": "Untitled"})
+    deduplication.find_duplicates_in_review(review=review, new_record_ids=[record.pk])
+    assert not review.records.unkeyed().exists()
+
+    services.correct_record(record=record, user=lead, title=ARTICLE["title"])
+    assert list(review.records.unkeyed()) == [record]
+    _, ids = import_ris(review)
+    copy = Record.objects.get(pk=ids[0])
+    assert copy.duplicate_group is not None
+    assert record in copy.duplicate_group.records.all()
+
+
+def test_a_third_copy_joins_the_merged_group_and_fills_what_the_primary_lacks(review):
+    first = make_record(review, doi="10.1000/prp.2021.1", **ARTICLE)
+    second = make_record(review, doi="10.1000/prp.2021.1", **ARTICLE)
+    deduplication.find_duplicates_in_review(review=review, new_record_ids=[second.pk])
+    group = DuplicateGroup.objects.get(review=review)
+    assert group.status == DuplicateGroup.Status.MERGED
+
+    third = make_record(
+        review, doi="10.1000/prp.2021.1", pmid="34567890", abstract="Sixty adults.", **ARTICLE
+    )
+    outcome = deduplication.find_duplicates_in_review(review=review, new_record_ids=[third.pk])
+
+    assert [g.pk for g in outcome.merged] == [group.pk]
+    group.refresh_from_db()
+    primary = Record.objects.get(pk=group.primary_id)
+    assert set(group.records.values_list("pk", flat=True)) == {first.pk, second.pk, third.pk}
+    assert review.records.unique().count() == 1
+    # the primary stays, and takes the copy's identifier and abstract, undoably
+    assert primary in (first, second)
+    assert (primary.pmid, primary.abstract) == ("34567890", "Sixty adults.")
+    assert group.filled_fields["original"]["pmid"] == ""
+    assert not review.records.unkeyed().exclude(pk=primary.pk).exists()
+
+
+def test_a_stored_form_that_cannot_be_read_is_prepared_again_and_still_matched(review):
+    record = make_record(review, doi="10.1000/prp.2021.1", **ARTICLE)
+    deduplication.find_duplicates_in_review(review=review, new_record_ids=[record.pk])
+    Record.objects.filter(pk=record.pk).update(dedup_prepared=["from another version"])
+
+    copy = make_record(review, doi="10.1000/PRP.2021.1", **ARTICLE)
+    outcome = deduplication.find_duplicates_in_review(review=review, new_record_ids=[copy.pk])
+
+    assert [sorted(g.records.values_list("pk", flat=True)) for g in outcome.merged] == [
+        [record.pk, copy.pk]
+    ]
+    record.refresh_from_db()
+    assert len(record.dedup_prepared) > 1  # written anew
