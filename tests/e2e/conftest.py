@@ -84,6 +84,13 @@ def log_in(page, live_server, username: str, password: str) -> None:
     page.get_by_role("button", name="Log in").click()
 
 
+def wait_until_ready(page) -> None:
+    """The screen takes keys again: a record that has just appeared (or one whose decision is on
+    its way) holds its controls a moment, so that a key pressed twice never decides the next
+    record (app.js marks #screen-main with data-ready)."""
+    page.locator("#screen-main[data-ready]").wait_for(state="attached")
+
+
 def screenshot(page, name: str) -> None:
     """Saved for the README when REVIEWMGR_SCREENSHOTS=1 (make screenshots)."""
     if os.environ.get("REVIEWMGR_SCREENSHOTS"):

@@ -113,17 +113,37 @@ def _extract(extraction_row: Extraction, user: User, title: str) -> None:
     }
     for path, raw in values.items():
         extraction.save_value(extraction=extraction_row, path=path, raw=raw, user=user)
+    trial = "randomised" in title
+    control_label = "Saline" if trial else "CCI + saline"
+    treated_label = "PRP" if trial else "CCI + PRP"
+    groups = [(treated_label, "prp"), (control_label, "vehicle")]
+    if not trial:
+        groups.append(("Sham", "sham"))
+    for label, role in groups:
+        row = extraction.add_row(extraction=extraction_row, path="arms.groups", user=user)
+        for column, raw in (("label", label), ("role", role), ("n", "12")):
+            extraction.save_value(
+                extraction=extraction_row,
+                path="arms.groups",
+                row=row,
+                column=column,
+                raw=raw,
+                user=user,
+            )
+    extraction.add_proposed_comparisons(extraction=extraction_row, user=user)
     table = "cytokines.measurements"
     treated, control = ARMS[title]
-    for role, (n, mean, sd) in (("intervention", treated), ("comparator", control)):
+    days = "time_point_days" if trial else "days_since_injury"
+    for label, (n, mean, sd) in ((treated_label, treated), (control_label, control)):
         row = extraction.add_row(extraction=extraction_row, path=table, user=user)
         cells = {
             "analyte": "il6",
             "compartment": "serum",
+            "assay": "elisa",
             "time_point": "day 14",
+            days: "14",
             "unit": "pg/mL",
-            "group": "PRP" if role == "intervention" else "saline",
-            "group_role": role,
+            "group": label,
             "n": str(n),
             "mean": str(mean),
             "sd": str(sd),
@@ -138,7 +158,8 @@ def build_scene() -> Scene:
     """The seed review (users lead, reviewer1, reviewer2) grown to: six trials from PubMed, a
     near copy of the first from Embase waiting as a duplicate group, title/abstract screening
     with one conflict and two records still to screen, full text with a PDF, and two studies
-    extracted twice and reconciled, so that the reports page pools them in a forest plot."""
+    extracted twice and reconciled: a trial in people and a rat study, which the reports page
+    keeps apart."""
     review = load_seed_review(with_demo_users=True).review
     lead, first, second = (
         User.objects.get(username=name) for name in ("lead", "reviewer1", "reviewer2")

@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 
 from reviewmgr.models import User
 from tests.conftest import corpus_path
-from tests.e2e.conftest import log_in, screenshot
+from tests.e2e.conftest import log_in, screenshot, wait_until_ready
 from tests.e2e.scenes import tiny_pdf
 
 pytestmark = pytest.mark.e2e
@@ -131,6 +131,7 @@ def open_screening(page, live_server, username: str, stage_heading: str) -> None
 
 def press_and_wait(page, key: str) -> None:
     """A decision key brings the next record (or the end) without a page load."""
+    wait_until_ready(page)
     title = page.locator("#record-title").inner_text()
     page.keyboard.press(key)
     page.wait_for_function(
@@ -144,6 +145,7 @@ def press_keys(page, keys: list[str]) -> None:
     """A reason number (1-9) only chooses; a letter decides and waits for the next record."""
     for key in keys:
         if key.isdigit():
+            wait_until_ready(page)
             page.keyboard.press(key)
         else:
             press_and_wait(page, key)
@@ -185,6 +187,7 @@ def first_reviewer_screens_with_help_undo_and_arrows(page) -> list[str]:
     press_and_wait(page, "u")  # undo: the first record is back, to decide again
     expect(page.locator("#record-title")).to_have_text(first)
     press_keys(page, ta_verdict("ana")(first))
+    wait_until_ready(page)
     page.keyboard.press("ArrowLeft")  # back to my last decision
     expect(page.locator("#record-title")).to_have_text(first)
     expect(page.get_by_text("You decided")).to_be_visible()

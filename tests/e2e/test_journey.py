@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from reviewmgr.seed import load_seed_review
-from tests.e2e.conftest import log_in, screenshot
+from tests.e2e.conftest import log_in, screenshot, wait_until_ready
 
 pytestmark = pytest.mark.e2e
 
@@ -59,6 +59,7 @@ def screen_with_keys(page, live_server, review, username: str, keys: list[str]) 
     log_in(page, live_server, username, PASSWORD)
     page.goto(f"{live_server.url}/reviews/{review.slug}/screen/ta/")
     for key in keys:
+        wait_until_ready(page)
         title = page.locator("#record-title").inner_text()
         page.keyboard.press(key)
         expect(page.locator("#record-title")).not_to_have_text(title)
@@ -74,10 +75,13 @@ def test_two_reviewers_screen_by_keyboard_and_the_lead_resolves_their_conflict(
     screenshot(page, "screening")
     page.keyboard.press("i")
     expect(page.locator("#record-title")).to_have_text("Can PRP Help Relieve Back Pain?")
+    wait_until_ready(page)  # a key pressed as the record appears is not taken for it
     page.keyboard.press("i")
     expect(page.get_by_text("Nothing left for you at this stage")).to_be_visible()
+    wait_until_ready(page)
     page.keyboard.press("u")  # undo brings the last record back
     expect(page.locator("#record-title")).to_have_text("Can PRP Help Relieve Back Pain?")
+    wait_until_ready(page)
     page.keyboard.press("i")
     expect(page.get_by_text("Nothing left for you at this stage")).to_be_visible()
 
@@ -86,6 +90,7 @@ def test_two_reviewers_screen_by_keyboard_and_the_lead_resolves_their_conflict(
     second.goto(f"{live_server.url}/reviews/{seeded.slug}/screen/ta/")
     second.keyboard.press("i")
     expect(second.locator("#record-title")).to_have_text("Can PRP Help Relieve Back Pain?")
+    wait_until_ready(second)
     second.keyboard.press("3")  # the third exclusion reason
     second.keyboard.press("e")
     expect(second.get_by_text("Nothing left for you at this stage")).to_be_visible()
