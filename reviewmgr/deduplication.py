@@ -84,6 +84,17 @@ def _fill(primary: dict, members: list[dict]) -> tuple[dict, dict]:
     return values, original
 
 
+def search_keys(values: dict) -> dict:
+    """The key columns and prepared form of a record about to be stored (`values` holds its
+    fields by name), so that an import writes them with the record and the search that follows
+    reads them back instead of preparing every new record again."""
+    prepared = dedup.prepare(_dedup_record({"id": 0, **values}))
+    return dedup.key_columns(prepared) | {
+        "dedup_prepared": dedup.stored(prepared),
+        "keys_written": True,
+    }
+
+
 def find_duplicates_in_review(
     *, review: Review, new_record_ids: Collection[int] | None = None
 ) -> DedupOutcome:
@@ -100,26 +111,18 @@ def find_duplicates_in_review(
     if new_record_ids is None:
         rows = list(records.values(*DEDUP_FIELDS, *ORDER_FIELDS))
     else:
-        rows = _rows(set(new_record_ids) | unkeyed)
+        rows = _rows(unkeyed)  # new records are keyed as they are stored (search_keys)
     prepared = {row["id"]: dedup.prepare(_dedup_record(row)) for row in rows}
     _write_keys([prepared[pk] for pk in unkeyed if pk in prepared])
     order = {row["id"]: (row["batch_id"], row["position"]) for row in rows}
     oversized: set[str] = set()
     if new_record_ids is not None:
+        _read_stored(set(new_record_ids) - prepared.keys(), prepared, order)
         new = [prepared[pk] for pk in new_record_ids if pk in prepared]
         # after a first import every record is at hand already: nothing to look up
         everything = records.count() == len(prepared)
         sharing, oversized = (set(), set()) if everything else _sharing_keys(records, new)
-        unreadable = []
-        for row in _stored_rows(sharing - prepared.keys()):
-            order[row["id"]] = (row["batch_id"], row["position"])
-            try:
-                prepared[row["id"]] = dedup.from_stored(row["id"], row["dedup_prepared"])
-            except (TypeError, ValueError, KeyError):
-                unreadable.append(row["id"])  # kept by another version, or damaged
-        for row in _rows(unreadable):
-            prepared[row["id"]] = dedup.prepare(_dedup_record(row))
-        _write_keys([prepared[pk] for pk in unreadable])
+        _read_stored(sharing - prepared.keys(), prepared, order)
     candidates = dedup.find_duplicates_prepared(
         [prepared[pk] for pk in sorted(order, key=order.__getitem__)],
         new_ids=new_record_ids,
@@ -143,6 +146,22 @@ def find_duplicates_in_review(
         if outcome.merged:
             _log_automatic_merges(review, outcome, hidden_before)
     return outcome
+
+
+def _read_stored(ids: Collection[int], prepared: dict, order: dict) -> None:
+    """Add the records `ids` to `prepared` in the form their search keys were written from;
+    a record whose stored form cannot be read (kept by another version, or damaged) is
+    prepared again from its fields and its keys written anew."""
+    unreadable = []
+    for row in _stored_rows(ids):
+        order[row["id"]] = (row["batch_id"], row["position"])
+        try:
+            prepared[row["id"]] = dedup.from_stored(row["id"], row["dedup_prepared"])
+        except (TypeError, ValueError, KeyError):
+            unreadable.append(row["id"])
+    for row in _rows(unreadable):
+        prepared[row["id"]] = dedup.prepare(_dedup_record(row))
+    _write_keys([prepared[pk] for pk in unreadable])
 
 
 def _chunks(ids: Collection[int]):

@@ -15,8 +15,8 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from reviewmgr import audit, bulk, dedup, importers, liveness, signals
-from reviewmgr.deduplication import detach_records, find_duplicates_in_review
+from reviewmgr import audit, bulk, importers, liveness, signals
+from reviewmgr.deduplication import detach_records, find_duplicates_in_review, search_keys
 from reviewmgr.importers import ImportFileError, ParsedRecord, ParseResult
 from reviewmgr.models import ImportBatch, Membership, Record, RecordCorrection, Review
 from reviewmgr.signals import records_imported
@@ -302,9 +302,6 @@ def _record_values(review: Review, batch: ImportBatch, parsed: ParsedRecord) -> 
         "duplicate_group_id": None,
         "duplicate_of_id": None,
         "known_relevant": False,
-        "keys_written": False,  # the duplicate search writes the keys and the prepared form
-        "dedup_prepared": [],
-        **dict.fromkeys(dedup.KEY_COLUMNS.values(), ""),
     }
 
 
@@ -321,6 +318,7 @@ def _insert_records(batch: ImportBatch, records: list[ParsedRecord]) -> None:
     rows = []
     for parsed in records:
         values = _record_values(batch.review, batch, parsed)
+        values |= search_keys(values)
         values["created_at"] = now
         rows.append(
             [
