@@ -11,6 +11,8 @@ first_report_changed(review, old_id, new_id): a study's first report was unlinke
 batch_version_changed(batch): a batch was marked as a new search or as the previous
     version's included studies (screening adds or drops its records' rows; it may refuse by
     raising ValidationError when records were screened already).
+worker_starting(): a background worker is starting; each receiver marks failed the work of
+    its app that a stopped worker left running and returns what it marked ("2 export(s)").
 """
 
 from django.dispatch import Signal
@@ -22,3 +24,4 @@ known_relevant_changed = Signal()
 report_linking = Signal()
 first_report_changed = Signal()
 batch_version_changed = Signal()
+worker_starting = Signal()

@@ -495,12 +495,21 @@ MAX_ZIP_EXPANSION = 100
 real exports stay far below (a Scopus workbook: about 5x), a zip bomb does not."""
 
 
+def _size(count: float) -> str:
+    """A byte count as people read it: 512 bytes, 30.0 MB (binary multiples)."""
+    if count < 1024:
+        return f"{int(count)} bytes"
+    for unit in ("KB", "MB", "GB"):
+        count /= 1024
+        if count < 1024 or unit == "GB":
+            return f"{count:.1f}\N{NO-BREAK SPACE}{unit}"
+    raise AssertionError("unreachable")
+
+
 def check_zip_expansion(handle: BinaryIO, size: int) -> None:
     """Raise ImportFileError if the ZIP archive in `handle` (of `size` bytes) would expand to
     far more than it weighs, before any reader unpacks it. Reads only the archive's directory
     and leaves `handle` at its start; anything that is not a ZIP archive passes."""
-    from django.template.defaultfilters import filesizeformat
-
     try:
         if handle.read(4) != b"PK\x03\x04":
             return
@@ -512,8 +521,8 @@ def check_zip_expansion(handle: BinaryIO, size: int) -> None:
         handle.seek(0)
     if unpacked > 2**20 and unpacked > MAX_ZIP_EXPANSION * size:
         raise ImportFileError(
-            f"This archive would expand from {filesizeformat(size)} to "
-            f"{filesizeformat(unpacked)}; no reference export does that."
+            f"This archive would expand from {_size(size)} to {_size(unpacked)}; "
+            "no reference export does that."
         )
 
 

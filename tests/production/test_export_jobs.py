@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from extraction import export_jobs
 from extraction.models import ExportJob
+from reviewmgr import signals
 from reviewmgr.models import AuditEvent
 
 
@@ -100,7 +101,9 @@ def test_a_worker_starting_fails_the_exports_a_dead_worker_left(review, lead):
     job = ExportJob.objects.create(
         review=review, kind="workbook", created_by=lead, status="running"
     )
-    assert export_jobs.fail_stale_exports() == 1
+    # what the worker command asks when it starts (it knows the core, not extraction)
+    answers = [said for _, said in signals.worker_starting.send(sender=None)]
+    assert answers == ["1 export(s)"]
     job.refresh_from_db()
     assert (job.status, job.error) == (ExportJob.Status.FAILED, export_jobs.STALE_EXPORT_ERROR)
     assert export_jobs.fail_stale_exports() == 0

@@ -2,7 +2,7 @@ from django.apps import apps
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from extraction.export_jobs import fail_stale_exports
+from reviewmgr import signals
 from reviewmgr.services import fail_stale_batches
 
 
@@ -25,11 +25,13 @@ class Command(BaseCommand):
                 "for the web processes and the workers. Without it, tasks run inside the web "
                 "process and no worker is needed."
             )
-        imports, exports = fail_stale_batches(), fail_stale_exports()
-        if imports or exports:
+        # the core's own imports, then what the apps above it left (exports, ...)
+        imports = fail_stale_batches()
+        marked = [f"{imports} import(s)"] if imports else []
+        marked += [said for _, said in signals.worker_starting.send(sender=self.__class__) if said]
+        if marked:
             self.stderr.write(
-                f"Marked failed what a stopped worker left running: {imports} import(s), "
-                f"{exports} export(s)."
+                f"Marked failed what a stopped worker left running: {', '.join(marked)}."
             )
         call_command(
             "rqworker",
