@@ -240,7 +240,3 @@ class SynthesisSettingsForm(forms.ModelForm):
         if problems:
             raise forms.ValidationError(problems, code="bad_window")
         return windows
-
-    def save(self, commit: bool = True) -> ExtractionConfig:
-        self.instance.time_windows = self.cleaned_data["windows"]
-        return super().save(commit=commit)

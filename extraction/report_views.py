@@ -112,7 +112,13 @@ def synthesis_settings(request: HttpRequest, slug: str) -> HttpResponse:
     config = services.config_for(review)
     form = SynthesisSettingsForm(request.POST or None, instance=config)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        chosen = form.cleaned_data
+        services.update_settings(
+            review=review,
+            user=request.user,
+            time_windows=chosen.pop("windows"),
+            **chosen,
+        )
         messages.success(request, "Synthesis settings saved.")
         return redirect("extraction:reports", review.slug)
     context = {"review": review, "form": form, "nav": "reports"}

@@ -188,6 +188,58 @@ def config_for(review: Review) -> ExtractionConfig:
     return config
 
 
+# What a lead may set on the review's ExtractionConfig, and the audit action each set is
+# logged under: who may build a consensus and which form new studies get, and how the
+# meta-analyses pool.
+EXTRACTION_SETTINGS = frozenset({"template", "extractors_may_reconcile"})
+SYNTHESIS_SETTINGS = frozenset(
+    {"estimator", "multi_arm", "binary_measure", "binary_pooling", "time_windows"}
+)
+
+
+def _logged(value: Any) -> Any:
+    """A setting's value as the audit log keeps it (a template by its name)."""
+    return (
+        value if isinstance(value, (str, int, float, bool, list, dict, type(None))) else str(value)
+    )
+
+
+@transaction.atomic
+def update_settings(*, review: Review, user, **fields) -> ExtractionConfig:
+    """Change the review's extraction or synthesis settings; what changed is logged.
+
+    Compares with the stored row, not with a ModelForm's instance (already changed in memory).
+    """
+    unknown = set(fields) - EXTRACTION_SETTINGS - SYNTHESIS_SETTINGS
+    if unknown:
+        raise ValidationError(
+            f"These are not extraction settings: {', '.join(sorted(unknown))}.", code="unknown"
+        )
+    config = ExtractionConfig.objects.select_for_update().get(pk=config_for(review).pk)
+    before, after = {}, {}
+    for name, value in fields.items():
+        if getattr(config, name) != value:
+            before[name], after[name] = _logged(getattr(config, name)), _logged(value)
+            setattr(config, name, value)
+    if after:
+        config.save(update_fields=list(after))
+        synthesis = set(after) <= SYNTHESIS_SETTINGS
+        what = "synthesis" if synthesis else "extraction"
+        audit.log(
+            review=review,
+            actor=user,
+            action=audit.Action.SYNTHESIS_SETTINGS
+            if synthesis
+            else audit.Action.EXTRACTION_SETTINGS,
+            target=audit.Target(f"{what.capitalize()} settings", "extractionconfig", config.pk),
+            before=before,
+            after=after,
+            summary=f"{audit.name_of(user)} changed the {what} settings: "
+            f"{', '.join(name.replace('_', ' ') for name in after)}.",
+        )
+    return config
+
+
 def templates_for(review: Review):
     """Templates a review may use: its own and the built-in ones."""
     return Template.objects.filter(Q(review=review) | Q(review__isnull=True))

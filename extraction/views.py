@@ -81,7 +81,7 @@ def settings_view(request: HttpRequest, slug: str) -> HttpResponse:
     before = config.template
     form = ExtractionSettingsForm(request.POST, instance=config, review=review)
     if form.is_valid():
-        form.save()
+        config = services.update_settings(review=review, user=request.user, **form.cleaned_data)
         begun = Study.objects.filter(review=review, extractions__isnull=False).distinct().count()
         if before is not None and config.template != before and begun:
             messages.success(

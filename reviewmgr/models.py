@@ -509,6 +509,8 @@ class AuditEvent(models.Model):
         CONSENSUS_FINALISED = "extraction.consensus_final", "Consensus finalised"
         CONSENSUS_REOPENED = "extraction.consensus_reopened", "Consensus reopened"
         RISK_OF_BIAS = "extraction.risk_of_bias", "Risk of bias saved"
+        EXTRACTION_SETTINGS = "extraction.settings", "Extraction settings changed"
+        SYNTHESIS_SETTINGS = "extraction.synthesis_settings", "Synthesis settings changed"
         EXPORTED = "export.done", "Data exported"
         EXPORT_FAILED = "export.failed", "Export failed"
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from extraction import agreement, services
 from extraction.models import Extraction, Study, Template
-from reviewmgr.models import Membership
+from reviewmgr.models import AuditEvent, Membership
 from screening.models import RecordScreening, Stage
 from tests.conftest import add_member, make_record, make_user
 
@@ -426,6 +426,12 @@ def test_a_study_keeps_its_form_when_the_lead_chooses_another_template(
         response.content.decode()
     )
     assert services.config_for(review).template == own
+    (event,) = review.audit_events.filter(action=AuditEvent.Action.EXTRACTION_SETTINGS)
+    assert (event.actor, event.before, event.after) == (
+        lead,
+        {"template": str(builtin)},
+        {"template": str(own)},
+    )
 
     partner = services.start_extraction(study=study, extractor=second)
     assert partner.template_version == started.template_version

@@ -15,7 +15,7 @@ from django.utils.text import slugify
 
 from extraction import exports, reporting, schema, services, synthesis
 from extraction.models import Extraction, ExtractionConfig, Study
-from reviewmgr.models import Membership
+from reviewmgr.models import AuditEvent, Membership
 from tests.conftest import add_member, make_record, make_user
 
 IL6 = "cytokines.measurements"
@@ -457,6 +457,16 @@ def test_the_lead_sets_the_estimator_and_windows_and_others_may_not(
         {"label": "", "centre": 180.0, "half_width": 30.0, "basis": "prp"},
     ]
     assert "Day 14: 14 ± 3 since injury" in client.get(url).text
+    (event,) = review.audit_events.filter(action=AuditEvent.Action.SYNTHESIS_SETTINGS)
+    assert event.actor == lead
+    assert event.before == {
+        "estimator": "REML",
+        "multi_arm": ExtractionConfig._meta.get_field("multi_arm").default,
+        "binary_measure": ExtractionConfig._meta.get_field("binary_measure").default,
+        "binary_pooling": ExtractionConfig._meta.get_field("binary_pooling").default,
+        "time_windows": [],
+    }
+    assert event.after["time_windows"] == config.time_windows
 
 
 def test_the_lead_chooses_how_one_analysis_handles_a_shared_control(client, review, lead, reviewer):
