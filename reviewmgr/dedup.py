@@ -34,6 +34,8 @@ from itertools import combinations
 from rapidfuzz import process
 from rapidfuzz.distance import Indel, Prefix
 
+from reviewmgr.identifiers import doi as normalise_doi
+
 # Pair scores: 0.99 for a shared identifier with agreeing titles; 0.96 for the same title
 # in the same journal, volume and first page; otherwise evidence points on a logistic
 # curve, capped at 0.94 while any doubt remains (a differing page, volume, word or number,
@@ -281,21 +283,6 @@ def _notices(raw_title: str, normalised: str, abstract: str) -> frozenset[str]:
 
 
 # --------------------------------------------------------------------- identifiers
-
-_DOI_PREFIX = re.compile(r"^(?:https?://)?(?:dx\.)?(?:doi\.org/|doi:\s*|doi\s+)", re.IGNORECASE)
-_DOI_SHAPE = re.compile(r"10\.\d{4,9}/\S+")
-
-
-def normalise_doi(doi: str) -> str:
-    """Lower-cased bare DOI ("10.1000/xyz"), or "" when the value is not a DOI."""
-    if not doi:
-        return ""
-    text = doi.strip().replace("%2F", "/").replace("%2f", "/")
-    text = _DOI_PREFIX.sub("", text)
-    match = _DOI_SHAPE.search(text)
-    if not match:
-        return ""
-    return match.group(0).rstrip(".,;)]").lower()
 
 
 def _digits_only(value: str) -> str:

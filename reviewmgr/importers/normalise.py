@@ -14,8 +14,8 @@ import re
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import unquote
 
+from reviewmgr.identifiers import doi  # noqa: F401 (importers call it normalise.doi)
 from reviewmgr.importers.base import RECORD_TYPES
 
 # --- text ---------------------------------------------------------------------------------
@@ -105,39 +105,6 @@ def posted_number(value: str) -> int | None:
 
 
 # --- identifiers --------------------------------------------------------------------------
-
-_DOI = re.compile(r"10\.\d{4,9}/\S+")
-_DOI_TRAILING = ".,;:'\"\u201d\u2019"
-
-
-def doi(value: Any) -> str:
-    """A DOI lower-cased, without https://doi.org/ or doi: in front or punctuation behind."""
-    if isinstance(value, list | tuple):
-        for item in value:
-            found = doi(item)
-            if found:
-                return found
-        return ""
-    if value is None:
-        return ""
-    raw = str(value).strip()
-    if raw.startswith("10.") and " " not in raw and "%" not in raw:
-        candidate = raw
-    else:
-        if "%" in raw:
-            raw = unquote(raw)
-        match = _DOI.search(raw)
-        if match is None:
-            return ""
-        candidate = match.group()
-    candidate = candidate.lower().rstrip(_DOI_TRAILING)
-    for opening, closing in ("()", "[]", "<>"):
-        while candidate.endswith(closing) and candidate.count(closing) > candidate.count(opening):
-            candidate = candidate[:-1].rstrip(_DOI_TRAILING)
-    if candidate.endswith("[doi]"):
-        candidate = candidate[: -len("[doi]")]
-    return candidate
-
 
 _PMID_LABELLED = re.compile(r"\bPMID\s*[:=]?\s*(\d{1,9})\b", re.IGNORECASE | re.ASCII)
 _PMID_URL = re.compile(

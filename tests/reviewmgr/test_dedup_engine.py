@@ -16,6 +16,7 @@ from reviewmgr.dedup import (
     normalise_title,
     pair_score,
 )
+from reviewmgr.importers import normalise as norm
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "dedup"
 
@@ -101,6 +102,19 @@ def test_same_doi_written_as_a_url_merges_automatically():
     score, reasons = pair_score(ARTICLE, copy)
     assert score >= AUTO_THRESHOLD
     assert reasons[0] == "same DOI"
+
+
+def test_a_doi_ending_in_its_own_parenthesis_is_the_same_doi_as_the_importers_read_it():
+    """One DOI normaliser for imports and the duplicate search: a SICI-style DOI keeps its
+    closing parenthesis, quotes pasted around it are not part of it, and a different issue's
+    DOI stays different."""
+    sici = "10.1002/(SICI)1097-0258(19980315)17:5<489::AID-SIM749>3.0.CO;2-(3)"
+    a = replace(ARTICLE, doi=norm.doi(sici))
+    b = replace(ARTICLE, id=2, doi=f"DOI: \u201c{sici}\u201d.")
+    score, reasons = pair_score(a, b)
+    assert score >= AUTO_THRESHOLD and reasons[0] == "same DOI"
+    other = replace(ARTICLE, id=3, doi=sici.replace("(3)", "(4)"), title="Another study entirely")
+    assert "different DOIs" in " ".join(pair_score(a, other)[1])
 
 
 def test_same_pmid_merges_automatically_even_when_the_title_was_translated_loosely():
