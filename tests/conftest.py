@@ -25,6 +25,19 @@ CORPUS = ROOT.parent / "shared" / "corpus"
 DATA = Path(__file__).resolve().parent / "data"
 
 
+# Folders whose tests need more than Python and a database, marked so that `-m "not e2e"` or
+# `-m "not production"` leaves them out while working on something else.
+FOLDER_MARKERS = {"e2e": "e2e", "production": "production"}
+
+
+def pytest_collection_modifyitems(items) -> None:
+    tests = Path(__file__).resolve().parent
+    for item in items:
+        folder = item.path.relative_to(tests).parts[0]
+        if folder in FOLDER_MARKERS:
+            item.add_marker(FOLDER_MARKERS[folder])
+
+
 def corpus_path(*parts: str) -> Path:
     """A file of the shared corpus; skips only where the corpus folder is absent (never in CI)."""
     if not CORPUS.exists():

@@ -19,8 +19,6 @@ from reviewmgr.seed import load_seed_review
 from tests.e2e.conftest import DEMO_PASSWORD as PASSWORD
 from tests.e2e.conftest import log_in
 
-pytestmark = pytest.mark.e2e
-
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21aa"]
 LAPTOP = {"width": 1280, "height": 800}

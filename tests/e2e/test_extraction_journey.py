@@ -17,8 +17,6 @@ from screening import services as screening
 from screening.models import Stage
 from tests.e2e.conftest import log_in, screenshot
 
-pytestmark = pytest.mark.e2e
-
 PASSWORD = "demo-password-for-the-browser"
 
 

@@ -23,8 +23,6 @@ from tests.conftest import corpus_path
 from tests.e2e.conftest import log_in, screenshot, wait_until_ready
 from tests.e2e.scenes import tiny_pdf
 
-pytestmark = pytest.mark.e2e
-
 PASSWORD = "a-long-password-for-the-journey"
 REVIEWERS = ("ana", "ben")
 EXTRACTORS = ("cora", "dev")

@@ -6,8 +6,6 @@ from playwright.sync_api import expect
 from reviewmgr.seed import load_seed_review
 from tests.e2e.conftest import log_in, screenshot, wait_until_ready
 
-pytestmark = pytest.mark.e2e
-
 PASSWORD = "demo-password-for-the-browser"
 
 

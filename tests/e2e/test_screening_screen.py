@@ -18,8 +18,6 @@ from tests.e2e.conftest import DEMO_PASSWORD as PASSWORD
 from tests.e2e.conftest import log_in, wait_until_ready
 from tests.e2e.scenes import STUDIES, ris, tiny_pdf
 
-pytestmark = pytest.mark.e2e
-
 TA, FT = Stage.TITLE_ABSTRACT, Stage.FULL_TEXT
 TABLET = {"width": 768, "height": 1024}
 NEXT_RECORD = """old => { const t = document.getElementById('record-title');

@@ -14,8 +14,6 @@ from screening import services as screening
 from screening.models import Stage
 from tests.e2e.conftest import log_in
 
-pytestmark = pytest.mark.e2e
-
 PASSWORD = "demo-password-for-the-browser"
 ABSTRACT = (
     "TY  - CONF\nTI  - Platelet-rich plasma and cytokines in neuropathic pain: a narrative "
