@@ -115,6 +115,13 @@ def _states(review: Review, stage: str) -> dict[int, tuple[str, str, int]]:
     }
 
 
+def _count_unsettled(column, step: str, decisions: int, stop) -> None:
+    """A record not yet settled at `step` (screening or assessment): one nobody decided after
+    the stopping rule stopped that step is "not screened after stopping"; any other awaits."""
+    name = f"stopped_{step}" if decisions == 0 and stop is not None else f"awaiting_{step}"
+    setattr(column, name, getattr(column, name) + 1)
+
+
 def prisma_counts(review: Review) -> PrismaCounts:
     """Every number of the PRISMA 2020 flow diagram, counted from the database."""
     records = Record.objects.filter(review=review, batch__status=ImportBatch.Status.DONE)
@@ -149,10 +156,7 @@ def prisma_counts(review: Review) -> PrismaCounts:
             continue
         status, _, decisions = state
         if status != RESOLVED:
-            if decisions == 0 and screening_stop is not None:
-                column.stopped_screening += 1
-            else:
-                column.awaiting_screening += 1
+            _count_unsettled(column, "screening", decisions, screening_stop)
             continue
         column.screened += 1
         state = full_text.get(pk)
@@ -165,10 +169,7 @@ def prisma_counts(review: Review) -> PrismaCounts:
             continue
         status, outcome, decisions = state
         if status != RESOLVED:
-            if decisions == 0 and assessment_stop is not None:
-                column.stopped_assessment += 1
-            else:
-                column.awaiting_assessment += 1
+            _count_unsettled(column, "assessment", decisions, assessment_stop)
             continue
         column.assessed += 1
         if outcome == Verdict.INCLUDE:
