@@ -227,6 +227,9 @@ if CACHE_URL:
 
 # Uploads: reference exports can be large; the limit is the product's, not Django's in-memory one.
 REVIEWMGR_MAX_UPLOAD_BYTES = env_int("REVIEWMGR_MAX_UPLOAD_MB", 200) * 1024 * 1024
+# How long a record newly on the screening screen holds its keys and buttons, so that the second
+# press of a quick double press never decides the record that has just replaced the first.
+REVIEWMGR_SCREEN_SETTLE_MS = env_int("REVIEWMGR_SCREEN_SETTLE_MS", 300)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

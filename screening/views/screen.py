@@ -1,5 +1,6 @@
 """The reviewer's screen: one record at a time, decided from the keyboard."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -65,6 +66,7 @@ def _screen_context(
         "others": others,
         "status_shown": status_shown,
         "blind": sight.is_blind(stage),
+        "settle_ms": settings.REVIEWMGR_SCREEN_SETTLE_MS,
         "resolution": Resolution.objects.filter(record=record, stage=stage).first()
         if status_shown and state.status == RecordScreening.Status.RESOLVED
         else None,

@@ -1,6 +1,7 @@
 """A real browser: Playwright driving Debian's Chromium against the live test server."""
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -75,6 +76,35 @@ def scene(transactional_db, monkeypatch):
 
     monkeypatch.setenv("DEMO_PASSWORD", DEMO_PASSWORD)
     return build_scene()
+
+
+DEMO_PASSWORD = "demo-password-for-the-browser"
+
+
+@pytest.fixture
+def included(transactional_db, monkeypatch):
+    """The seed review, its article included at both stages by reviewer1 and reviewer2 (the
+    demo users log in with DEMO_PASSWORD)."""
+    from reviewmgr.models import User
+    from reviewmgr.seed import load_seed_review
+    from screening import services as screening
+    from screening.models import Stage
+
+    monkeypatch.setenv("DEMO_PASSWORD", DEMO_PASSWORD)
+    review = load_seed_review(with_demo_users=True).review
+    article = review.records.get(batch__source="pubmed")
+    pair = [User.objects.get(username=name) for name in ("reviewer1", "reviewer2")]
+    for stage in (Stage.TITLE_ABSTRACT, Stage.FULL_TEXT):
+        for person in pair:
+            screening.record_decision(
+                record=article, reviewer=person, stage=stage, verdict="include"
+            )
+    return review
+
+
+def field(page, label: str):
+    """A form field by its label; a required field's label ends with a star."""
+    return page.get_by_label(re.compile(rf"^{label}\s*\*?$"))
 
 
 def log_in(page, live_server, username: str, password: str) -> None:

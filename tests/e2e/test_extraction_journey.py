@@ -7,37 +7,12 @@ import re
 import time
 
 import openpyxl
-import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
-from reviewmgr.models import User
-from reviewmgr.seed import load_seed_review
-from screening import services as screening
-from screening.models import Stage
-from tests.e2e.conftest import log_in, screenshot
+from tests.e2e.conftest import DEMO_PASSWORD, field, log_in, screenshot
 
-PASSWORD = "demo-password-for-the-browser"
-
-
-@pytest.fixture
-def included(transactional_db, monkeypatch):
-    """The seed article, included at both stages by reviewer1 and reviewer2."""
-    monkeypatch.setenv("DEMO_PASSWORD", PASSWORD)
-    review = load_seed_review(with_demo_users=True).review
-    article = review.records.get(batch__source="pubmed")
-    pair = [User.objects.get(username=name) for name in ("reviewer1", "reviewer2")]
-    for stage in (Stage.TITLE_ABSTRACT, Stage.FULL_TEXT):
-        for person in pair:
-            screening.record_decision(
-                record=article, reviewer=person, stage=stage, verdict="include"
-            )
-    return review
-
-
-def field(page, label: str):
-    """A form field by its label; a required field's label ends with a star."""
-    return page.get_by_label(re.compile(rf"^{label}\s*\*?$"))
+PASSWORD = DEMO_PASSWORD
 
 
 def extract_as(page, live_server, review, username: str, strain: str) -> None:

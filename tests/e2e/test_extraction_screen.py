@@ -9,36 +9,20 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from reviewmgr.models import User
-from reviewmgr.seed import load_seed_review
-from screening import services as screening
-from screening.models import Stage
-from tests.e2e.conftest import log_in
+from tests.e2e.conftest import DEMO_PASSWORD, field, log_in
 
-PASSWORD = "demo-password-for-the-browser"
+PASSWORD = DEMO_PASSWORD
 
 
 @pytest.fixture
-def form(page, live_server, transactional_db, monkeypatch):
+def form(page, live_server, included):
     """reviewer1's extraction form for the seed article, included at both stages."""
-    monkeypatch.setenv("DEMO_PASSWORD", PASSWORD)
-    review = load_seed_review(with_demo_users=True).review
-    article = review.records.get(batch__source="pubmed")
-    pair = [User.objects.get(username=name) for name in ("reviewer1", "reviewer2")]
-    for stage in (Stage.TITLE_ABSTRACT, Stage.FULL_TEXT):
-        for person in pair:
-            screening.record_decision(
-                record=article, reviewer=person, stage=stage, verdict="include"
-            )
+    review = included
     log_in(page, live_server, "reviewer1", PASSWORD)
     page.goto(f"{live_server.url}/reviews/{review.slug}/extraction/")
     page.get_by_role("button", name="Extract").click()
     expect(page.get_by_role("heading", name="Risk of bias")).to_be_visible()
     return page
-
-
-def field(page, label: str):
-    return page.get_by_label(re.compile(rf"^{label}\s*\*?$"))
 
 
 def still_missing(page):

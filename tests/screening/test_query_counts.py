@@ -14,10 +14,10 @@ import re
 import pytest
 from django.urls import reverse
 
-from reviewmgr.models import Membership
+from reviewmgr.models import Membership, User
 from screening import prioritisation, services
 from screening.models import Decision, RecordScreening, Stage
-from tests.conftest import add_member, make_record, make_user
+from tests.conftest import add_member, make_record, make_review, make_user
 
 TA = Stage.TITLE_ABSTRACT
 HTMX = {"HX-Request": "true"}
@@ -29,21 +29,47 @@ PAGE_QUERIES = {"blind": 12, "unblinded": 11}
 DECIDE_QUERIES = {"blind": 27, "unblinded": 24}
 
 
+@pytest.fixture(scope="module")
+def busy(django_db_setup, django_db_blocker):
+    """The review, built once for the module (400 decisions take seconds) and removed after
+    it; each test's own requests roll back with the test's transaction."""
+    with django_db_blocker.unblock():
+        lead, reviewer = make_user("busy-lead"), make_user("busy-reviewer")
+        review = make_review(lead, slug="busy-review")
+        add_member(review, reviewer, Membership.Role.REVIEWER)
+        Membership.objects.filter(review=review, user=lead).update(is_reviewer=True)
+        others = [make_user(f"colleague{n}") for n in range(4)]
+        for colleague in others:
+            add_member(review, colleague, Membership.Role.REVIEWER)
+        records = [make_record(review, f"Trial {n} of exercise for knee pain") for n in range(300)]
+        services.sync_screening_rows(review=review)
+        for n, record in enumerate(records):
+            deciders = [others[n % 4], others[(n + 1) % 4]] if n < 100 else [others[n % 4]]
+            for colleague in deciders:
+                verdict = "exclude" if n < 100 else "include"
+                services.record_decision(
+                    record=record, reviewer=colleague, stage=TA, verdict=verdict
+                )
+        prioritisation.rank_queue(review=review)
+    yield review, reviewer, lead
+    with django_db_blocker.unblock():
+        review.delete()
+        User.objects.filter(pk__in=[lead.pk, reviewer.pk, *(o.pk for o in others)]).delete()
+
+
 @pytest.fixture
-def busy_review(review, lead):
-    Membership.objects.filter(review=review, user=lead).update(is_reviewer=True)
-    others = [make_user(f"colleague{n}") for n in range(4)]
-    for colleague in others:
-        add_member(review, colleague, Membership.Role.REVIEWER)
-    records = [make_record(review, f"Trial {n} of exercise for knee pain") for n in range(300)]
-    services.sync_screening_rows(review=review)
-    for n, record in enumerate(records):
-        deciders = [others[n % 4], others[(n + 1) % 4]] if n < 100 else [others[n % 4]]
-        for colleague in deciders:
-            verdict = "exclude" if n < 100 else "include"
-            services.record_decision(record=record, reviewer=colleague, stage=TA, verdict=verdict)
-    prioritisation.rank_queue(review=review)
-    return review
+def busy_review(busy, db):
+    return busy[0]
+
+
+@pytest.fixture
+def reviewer(busy, db):
+    return busy[1]
+
+
+@pytest.fixture
+def lead(busy, db):
+    return busy[2]
 
 
 def member(who, reviewer, lead):

@@ -63,7 +63,7 @@
   // replaced the first. While a decision (or undo) is on its way, the controls wait, and for
   // SETTLE_MS after a new record appears they wait too. `data-ready` on #screen-main says the
   // controls take input again (tests and assistive tools can wait for it).
-  const SETTLE_MS = 300;
+  const SETTLE_MS = 300; // unless the page says otherwise (REVIEWMGR_SCREEN_SETTLE_MS)
   let readyAt = 0;
   let inFlight = false;
   let settled = null; // the #screen-main whose settling has been started
@@ -90,14 +90,20 @@
     return !inFlight && performance.now() >= readyAt;
   }
 
+  function settleMs(main) {
+    const given = Number.parseInt(main.dataset.settleMs, 10);
+    return Number.isFinite(given) && given >= 0 ? given : SETTLE_MS;
+  }
+
   function settle(main) {
     settled = main;
-    readyAt = performance.now() + SETTLE_MS;
+    const wait = settleMs(main);
+    readyAt = performance.now() + wait;
     hold(main);
     main.dataset.settling = "1";
     window.setTimeout(function () {
       if (screenMain() === main && ready()) release(main);
-    }, SETTLE_MS);
+    }, wait);
   }
 
   function deciding(main) {
