@@ -32,11 +32,10 @@ from reviewmgr.importers.base import (
     check_zip_expansion,
     cyclic_gc_paused,
     decode,
-    detect_text_format,
     is_blank,
     is_xlsx,
-    sniff,
 )
+from reviewmgr.importers.detection import detect_text_format, sniff
 
 __all__ = [
     "FORMATS",
