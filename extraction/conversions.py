@@ -12,8 +12,8 @@ checklist built from MIBO (Murray et al. 2017), because PRP preparations differ 
 pooling them blindly hides the signal.
 
 Bad input raises `ConversionError` with a message the person who typed the numbers can act on.
-Normal quantiles come from the standard library; the one t quantile needed is computed here
-(Abramowitz & Stegun 1964, 26.7.3-4), so the module has no scientific dependency.
+Normal quantiles come from the standard library; the t quantile (a CI of a small group) from
+scipy, loaded the first time one is needed.
 """
 
 from __future__ import annotations
@@ -301,35 +301,10 @@ def _range_divisor(n: int) -> float:
 
 
 def _t_quantile(level: float, df: int) -> float:
-    """The t value whose two-sided interval covers `level` (2.0639 for 95% and 24 df).
+    """The t value whose two-sided interval covers `level` (2.0639 for 95% and 24 df)."""
+    from scipy import stats  # not loaded by every page that imports the conversions
 
-    Uses the closed form of P(|T| <= t) for whole degrees of freedom in terms of
-    theta = atan(t / sqrt(df)) (Abramowitz & Stegun 1964, 26.7.3 and 26.7.4), which rises
-    monotonically from 0 to 1 over theta in (0, pi/2), and bisects on theta.
-    """
-
-    def coverage(theta: float) -> float:
-        cos2 = math.cos(theta) ** 2
-        if df % 2:
-            term = series = math.cos(theta) if df > 1 else 0.0
-            for k in range(1, (df - 1) // 2):
-                term *= cos2 * (2 * k) / (2 * k + 1)
-                series += term
-            return 2 / math.pi * (theta + math.sin(theta) * series)
-        term = series = 1.0
-        for k in range(1, df // 2):
-            term *= cos2 * (2 * k - 1) / (2 * k)
-            series += term
-        return math.sin(theta) * series
-
-    low, high = 0.0, math.pi / 2
-    for _ in range(100):
-        middle = (low + high) / 2
-        if coverage(middle) < level:
-            low = middle
-        else:
-            high = middle
-    return math.sqrt(df) * math.tan((low + high) / 2)
+    return float(stats.t.ppf((1 + level) / 2, df))
 
 
 # PRP classification ---------------------------------------------------------------------------

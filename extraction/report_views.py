@@ -178,13 +178,23 @@ def ris(request: HttpRequest, slug: str) -> HttpResponse:
     selection = request.GET.get("records", "included")
     if selection not in SELECTIONS:
         raise Http404("No such selection of records.")
-    text = io.StringIO()
+    # written record by record into a temporary file and sent from there, as the other exports
+    handle = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
+    text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
     export_ris(review, text, selection)
+    text.flush()
+    text.detach()
+    handle.seek(0)
     name = f"{review.slug}-{selection}.ris"
     export_jobs.log_export(
         review=review, user=request.user, kind=f"RIS of {selection} records", name=name
     )
-    return _attachment(text.getvalue().encode("utf-8"), name, "application/x-research-info-systems")
+    return FileResponse(
+        handle,
+        as_attachment=True,
+        filename=name,
+        content_type="application/x-research-info-systems",
+    )
 
 
 @require_POST

@@ -343,7 +343,9 @@ def test_ris_of_the_included_studies_reads_back_with_nothing_lost(client, report
     client.force_login(lead)
     response = client.get(reverse("extraction:ris", args=[reported.slug]), {"records": "included"})
 
-    parsed = parse(response.content, filename="included.ris").records
+    assert response["Content-Type"] == "application/x-research-info-systems"
+    assert response["Content-Disposition"].startswith("attachment")
+    parsed = parse(b"".join(response.streaming_content), filename="included.ris").records
     included = Record.objects.filter(pk__in=Study.objects.values("record_id")).order_by("pk")
     assert [p.title for p in parsed] == [r.title for r in included]
     for p, r in zip(parsed, included, strict=True):
