@@ -12,8 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from extraction import agreement as extraction_agreement
-from extraction import rob, rowmatch, schema, services
+from extraction import agreement as extraction_agreement, rob, rowmatch, schema, services
 from extraction.forms import AddFieldForm, ExtractionSettingsForm, NewTemplateForm, TemplateJsonForm
 from extraction.models import Extraction, Study, Template
 from extraction.templatetags.extraction_tags import dom_id

@@ -16,8 +16,7 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from reviewmgr.seed import load_seed_review
-from tests.e2e.conftest import DEMO_PASSWORD as PASSWORD
-from tests.e2e.conftest import log_in
+from tests.e2e.conftest import DEMO_PASSWORD as PASSWORD, log_in
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21aa"]

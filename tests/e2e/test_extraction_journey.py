@@ -7,8 +7,7 @@ import re
 import time
 
 import openpyxl
-from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import expect
+from playwright.sync_api import Error as PlaywrightError, expect
 
 from tests.e2e.conftest import DEMO_PASSWORD, field, log_in, screenshot
 

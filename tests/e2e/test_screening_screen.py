@@ -14,8 +14,7 @@ from reviewmgr.models import ImportBatch, Review, User
 from reviewmgr.seed import load_seed_review
 from screening import services as screening
 from screening.models import Decision, RecordScreening, ScreeningEvent, Stage, StoppingDecision
-from tests.e2e.conftest import DEMO_PASSWORD as PASSWORD
-from tests.e2e.conftest import log_in, wait_until_ready
+from tests.e2e.conftest import DEMO_PASSWORD as PASSWORD, log_in, wait_until_ready
 from tests.e2e.scenes import STUDIES, ris, tiny_pdf
 
 TA, FT = Stage.TITLE_ABSTRACT, Stage.FULL_TEXT

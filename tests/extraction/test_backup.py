@@ -11,8 +11,7 @@ from django.core.management import call_command
 
 from extraction import backup
 from extraction.models import TemplateVersion
-from reviewmgr import services as core
-from reviewmgr import studies
+from reviewmgr import services as core, studies
 from reviewmgr.models import AuditEvent, ImportBatch, Record, Review
 from screening import services as screening
 from screening.models import Stage

@@ -13,8 +13,7 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 
 from extraction import prisma, reporting
-from reviewmgr import services as core
-from reviewmgr import studies
+from reviewmgr import services as core, studies
 from reviewmgr.models import ImportBatch, Record
 from screening import services as screening
 from screening.models import Decision, FullText, RecordScreening, Stage, StoppingDecision

@@ -12,8 +12,7 @@ from django.urls import reverse
 from extraction import services
 from extraction.models import Study
 from extraction.ris import export_ris
-from reviewmgr import services as core
-from reviewmgr import studies
+from reviewmgr import services as core, studies
 from reviewmgr.importers import parse
 from reviewmgr.models import ImportBatch, Membership, Record, ReportLink
 from reviewmgr.seed import load_seed_review

@@ -8,11 +8,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from extraction import export_jobs
-from extraction import services as extraction
+from extraction import export_jobs, services as extraction
 from extraction.models import ExportJob, Extraction, Study, Template
-from reviewmgr import services as core
-from reviewmgr import studies as study_links
+from reviewmgr import services as core, studies as study_links
 from reviewmgr.models import DuplicateGroup, ImportBatch, Membership, Record, Review, User
 from screening import services as screening
 from screening.models import RecordScreening, Stage

@@ -23,8 +23,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from extraction import reporting
-from extraction import services as extraction
+from extraction import reporting, services as extraction
 from extraction.models import Template
 from reviewmgr.models import DuplicateGroup, Membership
 from screening import services as screening

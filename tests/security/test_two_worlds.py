@@ -29,8 +29,7 @@ from django.db import connection, transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from reviewmgr import services as core
-from screening import prioritisation
-from screening import services as screening
+from screening import prioritisation, services as screening
 from screening.models import Stage
 from tests.conftest import add_member, make_user
 

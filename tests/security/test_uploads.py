@@ -19,8 +19,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.views import static
 
-from extraction import export_jobs
-from extraction import services as extraction
+from extraction import export_jobs, services as extraction
 from extraction.models import ExportJob
 from screening import services as screening
 from screening.models import FullText, Stage
