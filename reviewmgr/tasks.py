@@ -2,7 +2,7 @@
 
 from django.tasks import task
 
-from reviewmgr import services
+from reviewmgr import importing
 from reviewmgr.models import ImportBatch
 
 
@@ -11,4 +11,4 @@ def import_batch_task(batch_id: int) -> int:
     batch = ImportBatch.objects.select_related("review").filter(pk=batch_id).first()
     if batch is None:  # deleted while it waited in the queue
         return 0
-    return services.run_import_batch(batch=batch).record_count
+    return importing.run_import_batch(batch=batch).record_count
