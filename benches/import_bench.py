@@ -52,7 +52,7 @@ def measure_import(path: Path, database_url: str, var_dir: str) -> dict:
 
     call_command("migrate", verbosity=0)
     from reviewmgr import services
-    from reviewmgr.deduplication import find_duplicates_in_review
+    from reviewmgr.duplicates import find_duplicates_in_review
     from reviewmgr.models import User
 
     lead = User.objects.create(username="bench")

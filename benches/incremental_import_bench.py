@@ -38,7 +38,7 @@ from benches.import_bench import (  # noqa: E402
 
 def _import_and_search(review, path: Path) -> dict:
     from reviewmgr import services
-    from reviewmgr.deduplication import find_duplicates_in_review
+    from reviewmgr.duplicates import find_duplicates_in_review
 
     start = time.perf_counter()
     batch, ids = services.import_records(

@@ -18,7 +18,7 @@ SELECTIONS = {
 
 
 def records_for(review: Review, selection: str):
-    rows = Record.objects.for_review(review).unique()
+    rows = Record.objects.for_review(review).primaries()
     if selection == "all":
         return rows.order_by("pk")
     stage = Stage.TITLE_ABSTRACT if selection == "full-text" else Stage.FULL_TEXT

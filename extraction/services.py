@@ -257,7 +257,7 @@ def included_records(review: Review):
         screenings__status=RecordScreening.Status.RESOLVED,
         screenings__outcome=Verdict.INCLUDE,
     ).exclude(full_text__not_retrieved=True)
-    previous = Record.objects.for_review(review).unique().previous_version()
+    previous = Record.objects.for_review(review).primaries().previous_version()
     return Record.objects.filter(Q(pk__in=at_full_text.values("pk")) | Q(pk__in=previous))
 
 

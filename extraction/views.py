@@ -12,11 +12,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from extraction import agreement as extraction_agreement, rob, rowmatch, schema, services
+from extraction import field_agreement, rob, rowmatch, schema, services
 from extraction.forms import AddFieldForm, ExtractionSettingsForm, NewTemplateForm, TemplateJsonForm
 from extraction.models import Extraction, Study, Template
 from extraction.templatetags.extraction_tags import dom_id
-from reviewmgr.importers.normalise import posted_number
+from reviewmgr.forms import posted_number
 from reviewmgr.models import Membership, Review
 from reviewmgr.permissions import get_review_for_user
 
@@ -67,7 +67,7 @@ def overview(request: HttpRequest, slug: str) -> HttpResponse:
         "config": config,
         "studies": studies,
         "settings_form": settings_form,
-        "agreement": extraction_agreement.field_agreement(review),
+        "agreement": field_agreement.field_agreement(review),
         "nav": "extraction",
     }
     return render(request, "extraction/overview.html", context)

@@ -28,7 +28,7 @@ class RecordFilter(django_filters.FilterSet):
     def qs(self):
         queryset = super().qs
         if not self.form.cleaned_data.get("show"):
-            queryset = queryset.unique()
+            queryset = queryset.primaries()
         return queryset
 
     def filter_duplicates(self, queryset, name, value):

@@ -7,6 +7,7 @@ from django.utils.text import slugify
 
 from reviewmgr import importers
 from reviewmgr.importers import FORMATS
+from reviewmgr.importers.normalise import is_digits
 from reviewmgr.models import ImportBatch, Membership, Record, Review
 from reviewmgr.services import CORRECTABLE_FIELDS
 
@@ -255,3 +256,9 @@ class BatchVersionForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
         label="Date searched (or of the previous version)",
     )
+
+
+def posted_number(value: str) -> int | None:
+    """A row number or id posted by a form, or None for anything else ("²", a word, or a
+    5,000-digit number would otherwise end in a server error at int())."""
+    return int(value) if is_digits(value) and len(value) <= 9 else None

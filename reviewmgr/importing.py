@@ -18,7 +18,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from reviewmgr import audit, bulk, importers, liveness, signals
-from reviewmgr.deduplication import detach_records, find_duplicates_in_review, search_keys
+from reviewmgr.duplicates import detach_records, find_duplicates_in_review, search_keys
 from reviewmgr.importers import ImportFileError, ParsedRecord, ParseResult
 from reviewmgr.models import ImportBatch, Record, Review
 from reviewmgr.signals import records_imported

@@ -244,8 +244,9 @@ class RecordQuerySet(models.QuerySet):
     def for_review(self, review: Review) -> RecordQuerySet:
         return self.filter(review=review)
 
-    def unique(self) -> RecordQuerySet:
-        """Records that stand for a work: primaries and records with no duplicate."""
+    def primaries(self) -> RecordQuerySet:
+        """Records that stand for a work: the primary of each duplicate group and every record
+        with no duplicate (not the copies merged behind a primary)."""
         return self.filter(duplicate_of__isnull=True)
 
     def removed_duplicates(self) -> RecordQuerySet:

@@ -150,7 +150,7 @@ def sync_screening_rows(*, review: Review) -> int:
     config = config_for(review)
     missing = (
         Record.objects.for_review(review)
-        .unique()
+        .primaries()
         .new_searches()
         .filter(
             ~Exists(

@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
-from extraction.prisma import PNG_DPI, figure_bytes, text_width
+from extraction.figures import PNG_DPI, figure_bytes, text_width
 from extraction.synthesis.binary import BinaryArm
 from extraction.synthesis.effects import Arm
 from extraction.synthesis.numbers import SynthesisError

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from extraction.prisma import PNG_DPI, figure_bytes
+from extraction.figures import PNG_DPI, figure_bytes
 from extraction.synthesis.numbers import SynthesisError, count, finite
 
 if TYPE_CHECKING:

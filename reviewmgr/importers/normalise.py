@@ -98,12 +98,6 @@ def is_digits(value: str) -> bool:
     return value.isascii() and value.isdigit()
 
 
-def posted_number(value: str) -> int | None:
-    """A row number or id posted by a form, or None for anything else ("²", a word, or a
-    5,000-digit number would otherwise end in a server error at int())."""
-    return int(value) if is_digits(value) and len(value) <= 9 else None
-
-
 # --- identifiers --------------------------------------------------------------------------
 
 _PMID_LABELLED = re.compile(r"\bPMID\s*[:=]?\s*(\d{1,9})\b", re.IGNORECASE | re.ASCII)

@@ -5,8 +5,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from reviewmgr import deduplication
-from reviewmgr.importers.normalise import posted_number
+from reviewmgr import duplicates
+from reviewmgr.forms import posted_number
 from reviewmgr.models import DuplicateGroup, Membership, Record
 from reviewmgr.permissions import get_review_for_user
 
@@ -74,13 +74,13 @@ def duplicate_decide(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         number = posted_number(chosen)
         primary = group.records.filter(pk=number).first() if number is not None else None
         try:
-            deduplication.merge_group(group=group, user=request.user, primary=primary)
+            duplicates.merge_group(group=group, user=request.user, primary=primary)
         except ValidationError as error:
             messages.error(request, error.messages[0])
             return redirect(group)
         messages.success(request, f"Merged: record {group.primary_id} is the primary record.")
     elif action == "reject":
-        deduplication.reject_group(group=group, user=request.user)
+        duplicates.reject_group(group=group, user=request.user)
         messages.success(request, "Kept apart: each record stands on its own.")
     else:
         messages.error(request, "Choose to merge the records or to keep them apart.")

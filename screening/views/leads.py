@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from reviewmgr.importers.normalise import posted_number
+from reviewmgr.forms import posted_number
 from reviewmgr.models import Membership
 from reviewmgr.permissions import get_review_for_user
 from screening import prioritisation, services

@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from reviewmgr.importers.normalise import posted_number
+from reviewmgr.forms import posted_number
 from reviewmgr.models import Membership, Review
 from reviewmgr.permissions import get_review_for_user
 from screening import blinding, queue, services

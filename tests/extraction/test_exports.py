@@ -119,7 +119,7 @@ def reported(review, lead, reviewer, second_reviewer):
         provenance=core.Provenance(source=ImportBatch.Source.WEBSITE),
     )
     pair = [reviewer, second_reviewer]
-    unique = Record.objects.for_review(review).unique()
+    unique = Record.objects.for_review(review).primaries()
     for record in unique:
         relevant = record.title in TITLES[:3] or "blog" in record.title
         decide_both(record, TA, "include" if relevant else "exclude", "", pair)

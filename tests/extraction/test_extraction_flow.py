@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from extraction import agreement, services
+from extraction import field_agreement, services
 from extraction.models import Extraction, Study, Template
 from reviewmgr.models import AuditEvent, Membership
 from screening.models import RecordScreening, Stage
@@ -279,7 +279,7 @@ def test_agreement_per_field_with_kappa_for_categorical_fields(review, extractor
         design = "cohort" if n == 2 else "animal"
         complete_pair(study, extractors, {"study.design": design, "study.subject": "animal"})
 
-    rows = {row["key"]: row for row in agreement.field_agreement(review)}
+    rows = {row["key"]: row for row in field_agreement.field_agreement(review)}
 
     assert rows["study.design"]["n"] == 3
     assert rows["study.design"]["percent"] == pytest.approx(200 / 3)

@@ -9,7 +9,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from extraction import agreement, services
+from extraction import field_agreement, services
 from extraction.models import Study
 from reviewmgr.models import AuditEvent, Membership
 from screening.models import RecordScreening, Stage
@@ -193,7 +193,7 @@ def test_agreement_labels_a_table_column_with_its_table(review, study, extractor
     extract(study, first, [PRP_IL6])
     extract(study, second, [PRP_IL6])
 
-    labels = {r["key"]: r["label"] for r in agreement.field_agreement(review)}
+    labels = {r["key"]: r["label"] for r in field_agreement.field_agreement(review)}
 
     assert labels[f"{TABLE}.mean"] == "Cytokine and growth-factor measurements › Mean"
     assert labels["study.design"] == "Design"

@@ -16,7 +16,7 @@ from django.urls import reverse
 from extraction import services as extraction_services
 from extraction.models import Extraction, Study, Template
 from extraction.schema import ValueProblem
-from reviewmgr import audit, deduplication, services
+from reviewmgr import audit, duplicates, services
 from reviewmgr.importers import ImportFileError
 from reviewmgr.models import AuditEvent, DuplicateGroup, Membership, Record
 from screening import services as screening_services
@@ -287,8 +287,8 @@ def test_a_merge_and_its_undo_are_logged_with_the_primary(review, lead):
     rich = make_record(review, "PRP for sciatica", year=2020, pmid="31234567")
     group = make_group(review, plain, rich)
 
-    deduplication.merge_group(group=group, user=lead, primary=plain)
-    deduplication.reject_group(group=group, user=lead)
+    duplicates.merge_group(group=group, user=lead, primary=plain)
+    duplicates.reject_group(group=group, user=lead)
 
     merged, unmerged = logged(review)
     assert merged.action == Action.DUPLICATES_MERGED
@@ -303,7 +303,7 @@ def test_a_merge_and_its_undo_are_logged_with_the_primary(review, lead):
 def test_keeping_a_pending_group_apart_is_logged_as_not_duplicates(review, lead):
     group = make_group(review, make_record(review, "A"), make_record(review, "A"))
 
-    deduplication.reject_group(group=group, user=lead)
+    duplicates.reject_group(group=group, user=lead)
 
     assert only_event(review).action == Action.DUPLICATES_REJECTED
 
@@ -312,7 +312,7 @@ def test_a_merge_refused_for_a_group_too_small_leaves_no_event(review, lead):
     group = make_group(review, make_record(review, "Alone"))
 
     with pytest.raises(ValidationError):
-        deduplication.merge_group(group=group, user=lead)
+        duplicates.merge_group(group=group, user=lead)
 
     assert logged(review) == []
 

@@ -6,7 +6,7 @@ from io import StringIO
 from django.core.management import call_command
 from django.urls import reverse
 
-from reviewmgr import deduplication, services
+from reviewmgr import duplicates, services
 from reviewmgr.models import DuplicateGroup, Record
 from tests.conftest import make_record
 
@@ -43,7 +43,7 @@ def test_importing_the_same_file_twice_flags_every_record_of_the_second_import(r
     second, second_ids = import_ris(review, name="search-again.ris")
     copies = Record.objects.filter(pk__in=second_ids)
     assert all(copy.duplicate_of_id in first_ids for copy in copies)
-    assert review.records.unique().count() == 2
+    assert review.records.primaries().count() == 2
     assert review.records.count() == 4  # nothing deleted
 
 
@@ -52,7 +52,7 @@ def test_the_same_doi_merges_automatically_and_says_why(review):
     record = make_record(
         review, doi="10.1000/PRP.2021.1", **{**ARTICLE, "title": ARTICLE["title"].upper()}
     )
-    outcome = deduplication.find_duplicates_in_review(review=review, new_record_ids=[record.pk])
+    outcome = duplicates.find_duplicates_in_review(review=review, new_record_ids=[record.pk])
     assert len(outcome.merged) == 1
     group = outcome.merged[0]
     assert any("DOI" in reason for reason in group.reasons)
@@ -64,25 +64,25 @@ def test_a_merge_keeps_the_richest_fields_on_the_primary_and_undo_restores_them(
     rich = make_record(review, abstract="A long abstract " * 20, pmid="31234567", **ARTICLE)
     group = DuplicateGroup.objects.create(review=review, score=0.9, reasons=["test"])
     Record.objects.filter(pk__in=[plain.pk, rich.pk]).update(duplicate_group=group)
-    deduplication.merge_group(group=group, user=lead, primary=plain)
+    duplicates.merge_group(group=group, user=lead, primary=plain)
     plain.refresh_from_db()
     rich.refresh_from_db()
     assert plain.pmid == "31234567"
     assert plain.abstract.startswith("A long abstract")
     assert rich.duplicate_of == plain
-    deduplication.reject_group(group=group, user=lead)
+    duplicates.reject_group(group=group, user=lead)
     plain.refresh_from_db()
     rich.refresh_from_db()
     assert (plain.pmid, plain.abstract) == ("", "")
     assert rich.duplicate_of is None
-    assert review.records.unique().count() == 2
+    assert review.records.primaries().count() == 2
 
 
 def test_an_erratum_is_not_merged_with_its_article(review):
     make_record(review, **ARTICLE)
     erratum = make_record(review, **{**ARTICLE, "title": "Erratum: " + ARTICLE["title"]})
-    deduplication.find_duplicates_in_review(review=review, new_record_ids=[erratum.pk])
-    assert review.records.unique().count() == 2
+    duplicates.find_duplicates_in_review(review=review, new_record_ids=[erratum.pk])
+    assert review.records.primaries().count() == 2
     assert not review.duplicate_groups.filter(status=DuplicateGroup.Status.MERGED).exists()
 
 
@@ -142,7 +142,7 @@ def test_deleting_the_batch_of_a_primary_keeps_the_other_copy_whole(review, lead
     client.post(reverse("reviewmgr:batch_delete", args=[review.slug, first.pk]))
     remaining = Record.objects.filter(pk__in=second_ids)
     assert all(record.duplicate_of_id is None for record in remaining)
-    assert review.records.unique().count() == 2
+    assert review.records.primaries().count() == 2
 
 
 def test_records_table_hides_removed_duplicates_unless_asked(client, review, reviewer):
@@ -208,9 +208,9 @@ def test_each_search_is_compared_with_what_it_shares_keys_with_and_finds_what_a_
     other = Review.objects.create(title="Same records, read whole", slug="read-whole")
     incremental, whole = _stroke_searches(review), _stroke_searches(other)
     for new, same in zip(incremental, whole, strict=True):
-        deduplication.find_duplicates_in_review(review=review, new_record_ids=new)
+        duplicates.find_duplicates_in_review(review=review, new_record_ids=new)
         other.records.forget_dedup_keys()  # every record is read, as before keys were kept
-        deduplication.find_duplicates_in_review(review=other, new_record_ids=same)
+        duplicates.find_duplicates_in_review(review=other, new_record_ids=same)
 
     found = _groups_by_source(review)
     assert found == _groups_by_source(other)
@@ -225,7 +225,7 @@ def test_each_search_is_compared_with_what_it_shares_keys_with_and_finds_what_a_
 
 def test_a_corrected_record_is_keyed_anew_and_found_by_the_next_import(review, lead):
     record = make_record(review, **{**ARTICLE, "title": "Untitled"})
-    deduplication.find_duplicates_in_review(review=review, new_record_ids=[record.pk])
+    duplicates.find_duplicates_in_review(review=review, new_record_ids=[record.pk])
     assert not review.records.unkeyed().exists()
 
     services.correct_record(record=record, user=lead, title=ARTICLE["title"])
@@ -239,20 +239,20 @@ def test_a_corrected_record_is_keyed_anew_and_found_by_the_next_import(review, l
 def test_a_third_copy_joins_the_merged_group_and_fills_what_the_primary_lacks(review):
     first = make_record(review, doi="10.1000/prp.2021.1", **ARTICLE)
     second = make_record(review, doi="10.1000/prp.2021.1", **ARTICLE)
-    deduplication.find_duplicates_in_review(review=review, new_record_ids=[second.pk])
+    duplicates.find_duplicates_in_review(review=review, new_record_ids=[second.pk])
     group = DuplicateGroup.objects.get(review=review)
     assert group.status == DuplicateGroup.Status.MERGED
 
     third = make_record(
         review, doi="10.1000/prp.2021.1", pmid="34567890", abstract="Sixty adults.", **ARTICLE
     )
-    outcome = deduplication.find_duplicates_in_review(review=review, new_record_ids=[third.pk])
+    outcome = duplicates.find_duplicates_in_review(review=review, new_record_ids=[third.pk])
 
     assert [g.pk for g in outcome.merged] == [group.pk]
     group.refresh_from_db()
     primary = Record.objects.get(pk=group.primary_id)
     assert set(group.records.values_list("pk", flat=True)) == {first.pk, second.pk, third.pk}
-    assert review.records.unique().count() == 1
+    assert review.records.primaries().count() == 1
     # the primary stays, and takes the copy's identifier and abstract, undoably
     assert primary in (first, second)
     assert (primary.pmid, primary.abstract) == ("34567890", "Sixty adults.")
@@ -262,11 +262,11 @@ def test_a_third_copy_joins_the_merged_group_and_fills_what_the_primary_lacks(re
 
 def test_a_stored_form_that_cannot_be_read_is_prepared_again_and_still_matched(review):
     record = make_record(review, doi="10.1000/prp.2021.1", **ARTICLE)
-    deduplication.find_duplicates_in_review(review=review, new_record_ids=[record.pk])
+    duplicates.find_duplicates_in_review(review=review, new_record_ids=[record.pk])
     Record.objects.filter(pk=record.pk).update(dedup_prepared=["from another version"])
 
     copy = make_record(review, doi="10.1000/PRP.2021.1", **ARTICLE)
-    outcome = deduplication.find_duplicates_in_review(review=review, new_record_ids=[copy.pk])
+    outcome = duplicates.find_duplicates_in_review(review=review, new_record_ids=[copy.pk])
 
     assert [sorted(g.records.values_list("pk", flat=True)) for g in outcome.merged] == [
         [record.pk, copy.pk]

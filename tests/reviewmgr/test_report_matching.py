@@ -1,6 +1,5 @@
 """Which records may be reports of one study: pure code, tested without a database."""
 
-import ast
 from pathlib import Path
 
 from reviewmgr.report_matching import Candidate, registrations, suggest
@@ -50,19 +49,3 @@ def test_unrelated_records_and_the_record_itself_are_not_suggested():
     unrelated = Candidate(6, "Hand hygiene in intensive care", "", ["Ito, F"])
 
     assert suggest(ARTICLE, [ARTICLE, unrelated]) == []
-
-
-def test_pure_modules_do_not_import_django():
-    for path in ("reviewmgr/report_matching.py", "extraction/prisma.py"):
-        tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
-        imported = {
-            name.split(".")[0]
-            for node in ast.walk(tree)
-            if isinstance(node, ast.Import | ast.ImportFrom)
-            for name in (
-                [alias.name for alias in node.names]
-                if isinstance(node, ast.Import)
-                else [node.module or ""]
-            )
-        }
-        assert not imported & {"django", "reviewmgr", "screening", "extraction"}, path

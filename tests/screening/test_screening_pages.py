@@ -4,7 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from reviewmgr import deduplication
+from reviewmgr import duplicates
 from reviewmgr.models import DuplicateGroup, Record
 from screening import services
 from screening.models import Decision, FullText, RecordScreening, Stage
@@ -254,7 +254,7 @@ def test_decisions_on_a_record_found_to_be_a_duplicate_move_to_its_primary(
     )
     group = DuplicateGroup.objects.create(review=review, score=0.9, reasons=["test"])
     Record.objects.filter(pk__in=[copy.pk, records[0].pk]).update(duplicate_group=group)
-    deduplication.merge_group(group=group, user=lead, primary=records[0])
+    duplicates.merge_group(group=group, user=lead, primary=records[0])
     carried = Decision.objects.get(record=records[0], reviewer=reviewer)
     assert carried.verdict == "include"
     state = RecordScreening.objects.get(record=records[0], stage=TA)

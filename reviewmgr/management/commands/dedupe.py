@@ -2,7 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from reviewmgr.deduplication import find_duplicates_in_review
+from reviewmgr.duplicates import find_duplicates_in_review
 from reviewmgr.models import DuplicateGroup, Review
 
 
