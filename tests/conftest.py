@@ -132,3 +132,55 @@ def review(lead, reviewer, second_reviewer) -> Review:
     add_member(review, reviewer, Membership.Role.REVIEWER)
     add_member(review, second_reviewer, Membership.Role.REVIEWER)
     return review
+
+
+# Extraction builders ------------------------------------------------------------------------
+
+
+def include_at_full_text(review: Review, title: str = "PRP for diabetic neuropathy in rats"):
+    """A record of `review` that both reviewers included at full text (no decisions written:
+    its screening row says so), ready to become a study."""
+    from screening.models import RecordScreening, Stage
+
+    record = make_record(review, title, year=2021)
+    RecordScreening.objects.create(
+        review=review,
+        record=record,
+        stage=Stage.FULL_TEXT,
+        status=RecordScreening.Status.RESOLVED,
+        outcome="include",
+        decision_count=2,
+    )
+    return record
+
+
+def make_study(review: Review, title: str = "PRP for diabetic neuropathy in rats"):
+    """The study of a record included at full text."""
+    from extraction import services as extraction
+    from extraction.models import Study
+
+    record = include_at_full_text(review, title)
+    extraction.sync_studies(review=review)
+    return Study.objects.get(review=review, record=record)
+
+
+def answer(extraction, user: User, values: dict) -> None:
+    """Answer the form's fields one by one through the service, as the autosaving form does."""
+    from extraction import services as extraction_services
+
+    for path, raw in values.items():
+        extraction_services.save_value(extraction=extraction, path=path, raw=raw, user=user)
+    extraction.refresh_from_db()
+
+
+@pytest.fixture
+def extractors(review) -> tuple[User, User]:
+    first, second = make_user("extractor1"), make_user("extractor2")
+    add_member(review, first, Membership.Role.EXTRACTOR)
+    add_member(review, second, Membership.Role.EXTRACTOR)
+    return first, second
+
+
+@pytest.fixture
+def study(review):
+    return make_study(review)

@@ -10,36 +10,8 @@ from django.urls import reverse
 from extraction import field_agreement, services
 from extraction.models import Extraction, Study, Template
 from reviewmgr.models import AuditEvent, Membership
-from screening.models import RecordScreening, Stage
-from tests.conftest import add_member, make_record, make_user
-
-
-@pytest.fixture
-def extractors(review):
-    first, second = make_user("extractor1"), make_user("extractor2")
-    add_member(review, first, Membership.Role.EXTRACTOR)
-    add_member(review, second, Membership.Role.EXTRACTOR)
-    return first, second
-
-
-def include_at_full_text(review, title="PRP for diabetic neuropathy in rats"):
-    record = make_record(review, title, year=2021)
-    RecordScreening.objects.create(
-        review=review,
-        record=record,
-        stage=Stage.FULL_TEXT,
-        status=RecordScreening.Status.RESOLVED,
-        outcome="include",
-        decision_count=2,
-    )
-    return record
-
-
-@pytest.fixture
-def study(review):
-    include_at_full_text(review)
-    services.sync_studies(review=review)
-    return Study.objects.get(review=review)
+from screening.models import RecordScreening
+from tests.conftest import add_member, answer, include_at_full_text, make_record, make_user
 
 
 def autosave(client, review, extraction, name, value, unit=None):
@@ -60,12 +32,6 @@ ANIMAL_STUDY = {
     "animal.strain": "Sprague-Dawley",
     "animal.sex": "male",
 }
-
-
-def fill(extraction, user, values):
-    for path, raw in values.items():
-        services.save_value(extraction=extraction, path=path, raw=raw, user=user)
-    extraction.refresh_from_db()
 
 
 def test_the_builtin_cytokine_and_prp_form_is_there_for_every_review(review):
@@ -195,14 +161,14 @@ def test_extraction_is_blind_to_the_other_extractor(client, review, study, extra
 def test_complete_is_refused_until_animal_essentials_are_filled(review, study, extractors):
     first, _ = extractors
     extraction = services.start_extraction(study=study, extractor=first)
-    fill(extraction, first, {"study.design": "animal", "study.subject": "animal"})
+    answer(extraction, first, {"study.design": "animal", "study.subject": "animal"})
 
     with pytest.raises(ValidationError) as refused:
         services.mark_complete(extraction=extraction)
 
     text = " ".join(refused.value.messages)
     assert "Strain" in text and "Sex" in text
-    fill(extraction, first, ANIMAL_STUDY)
+    answer(extraction, first, ANIMAL_STUDY)
     assert services.mark_complete(extraction=extraction).complete
 
 
@@ -220,8 +186,8 @@ def complete_pair(study, extractors, second_values=None):
     first, second = extractors
     a = services.start_extraction(study=study, extractor=first)
     b = services.start_extraction(study=study, extractor=second)
-    fill(a, first, {**ANIMAL_STUDY, "study.sample_size": "24"})
-    fill(b, second, {**ANIMAL_STUDY, "study.sample_size": "20", **(second_values or {})})
+    answer(a, first, {**ANIMAL_STUDY, "study.sample_size": "24"})
+    answer(b, second, {**ANIMAL_STUDY, "study.sample_size": "20", **(second_values or {})})
     services.mark_complete(extraction=a)
     services.mark_complete(extraction=b)
     return a, b
@@ -291,7 +257,7 @@ def test_agreement_per_field_with_kappa_for_categorical_fields(review, extractor
 def test_risk_of_bias_uses_the_tool_for_the_design_and_its_overall_rule(review, study, extractors):
     first, _ = extractors
     extraction = services.start_extraction(study=study, extractor=first)
-    fill(extraction, first, {"study.design": "rct"})
+    answer(extraction, first, {"study.design": "rct"})
     tool = services.tool_for(extraction)
     assert tool.key == "rob2"
 
@@ -317,7 +283,7 @@ def test_risk_of_bias_uses_the_tool_for_the_design_and_its_overall_rule(review, 
 def test_animal_studies_are_judged_with_syrcle(review, study, extractors):
     first, _ = extractors
     extraction = services.start_extraction(study=study, extractor=first)
-    fill(extraction, first, {"study.design": "animal"})
+    answer(extraction, first, {"study.design": "animal"})
 
     assert services.tool_for(extraction).key == "syrcle"
 
@@ -326,7 +292,7 @@ def test_a_case_series_is_appraised_on_its_form_page(client, review, study, extr
     """Case series (common in the PRP literature) get their own appraisal on the form."""
     first, _ = extractors
     extraction = services.start_extraction(study=study, extractor=first)
-    fill(extraction, first, {"study.design": "case_series"})
+    answer(extraction, first, {"study.design": "case_series"})
     client.force_login(first)
     page = client.get(reverse("extraction:extract", args=[review.slug, extraction.pk]))
     text = page.content.decode()
@@ -350,7 +316,7 @@ def test_a_new_template_version_keeps_every_answer_and_says_what_changed(
     config.save()
     first, _ = extractors
     extraction = services.start_extraction(study=study, extractor=first)
-    fill(extraction, first, {"study.sample_size": "24", "study.country": "Italy"})
+    answer(extraction, first, {"study.sample_size": "24", "study.country": "Italy"})
 
     definition = own.current.definition
     for section in definition["sections"]:
@@ -477,7 +443,7 @@ def test_odd_row_posts_get_a_message_and_change_nothing(client, review, study, e
     message; a plain answer is never treated as a list of rows."""
     first, _ = extractors
     extraction = services.start_extraction(study=study, extractor=first)
-    fill(extraction, first, {"study.country": "Spain", "study.sample_size": "24"})
+    answer(extraction, first, {"study.country": "Spain", "study.sample_size": "24"})
     client.force_login(first)
     rows = reverse("extraction:rows", args=[review.slug, extraction.pk])
     for data in (
@@ -523,7 +489,7 @@ def test_taking_an_unknown_column_or_an_odd_row_is_refused(client, review, lead,
 def test_clearing_a_risk_of_bias_judgement_takes_back_complete(study, extractors):
     first, _ = extractors
     extraction = services.start_extraction(study=study, extractor=first)
-    fill(extraction, first, ANIMAL_STUDY)
+    answer(extraction, first, ANIMAL_STUDY)
     judged = {d.key: "low" for d in services.tool_for(extraction).domains}
     services.save_risk_of_bias(
         extraction=extraction, tool="syrcle", judgements=judged, quotes={}, user=first

@@ -10,10 +10,8 @@ import pytest
 from django.urls import reverse
 
 from extraction import field_agreement, services
-from extraction.models import Study
-from reviewmgr.models import AuditEvent, Membership
-from screening.models import RecordScreening, Stage
-from tests.conftest import add_member, make_record, make_user
+from reviewmgr.models import AuditEvent
+from tests.conftest import make_study
 
 TABLE = "cytokines.measurements"
 ANIMAL_STUDY = {
@@ -27,26 +25,8 @@ ANIMAL_STUDY = {
 
 
 @pytest.fixture
-def extractors(review):
-    first, second = make_user("extractor1"), make_user("extractor2")
-    add_member(review, first, Membership.Role.EXTRACTOR)
-    add_member(review, second, Membership.Role.EXTRACTOR)
-    return first, second
-
-
-@pytest.fixture
 def study(review):
-    record = make_record(review, "PRP lowers IL-6 after CCI in rats", year=2021)
-    RecordScreening.objects.create(
-        review=review,
-        record=record,
-        stage=Stage.FULL_TEXT,
-        status=RecordScreening.Status.RESOLVED,
-        outcome="include",
-        decision_count=2,
-    )
-    services.sync_studies(review=review)
-    return Study.objects.get(review=review)
+    return make_study(review, "PRP lowers IL-6 after CCI in rats")
 
 
 def row(group, analyte, mean, *, day=14, compartment="drg", sd=4.0):

@@ -14,14 +14,14 @@ from django.db import transaction
 from django.urls import reverse
 
 from extraction import services as extraction_services
-from extraction.models import Extraction, Study, Template
+from extraction.models import Extraction, Template
 from extraction.schema import ValueProblem
 from reviewmgr import audit, duplicates, services
 from reviewmgr.importers import ImportFileError
-from reviewmgr.models import AuditEvent, DuplicateGroup, Membership, Record
+from reviewmgr.models import AuditEvent, DuplicateGroup, Record
 from screening import services as screening_services
-from screening.models import RecordScreening, Stage, Verdict
-from tests.conftest import add_member, make_record, make_user
+from screening.models import Stage, Verdict
+from tests.conftest import answer, make_record, make_user
 
 Action = AuditEvent.Action
 TA, FT = Stage.TITLE_ABSTRACT, Stage.FULL_TEXT
@@ -421,35 +421,6 @@ ANIMAL_STUDY = {
 }
 
 
-@pytest.fixture
-def extractors(review):
-    first, second = make_user("extractor1"), make_user("extractor2")
-    add_member(review, first, Membership.Role.EXTRACTOR)
-    add_member(review, second, Membership.Role.EXTRACTOR)
-    return first, second
-
-
-@pytest.fixture
-def study(review):
-    record = make_record(review, "PRP for diabetic neuropathy in rats", year=2021)
-    RecordScreening.objects.create(
-        review=review,
-        record=record,
-        stage=FT,
-        status=RecordScreening.Status.RESOLVED,
-        outcome="include",
-        decision_count=2,
-    )
-    extraction_services.sync_studies(review=review)
-    return Study.objects.get(review=review)
-
-
-def fill(extraction, user, values):
-    for path, raw in values.items():
-        extraction_services.save_value(extraction=extraction, path=path, raw=raw, user=user)
-    extraction.refresh_from_db()
-
-
 def test_a_template_and_its_new_version_are_logged(review, lead):
     builtin = Template.objects.get(review=None)
     own = extraction_services.create_template(
@@ -475,9 +446,9 @@ def test_each_extraction_value_edit_is_logged_with_before_and_after(review, stud
     first, _ = extractors
     extraction = extraction_services.start_extraction(study=study, extractor=first)
 
-    fill(extraction, first, {"study.sample_size": "24"})
-    fill(extraction, first, {"study.sample_size": "26"})
-    fill(extraction, first, {"study.sample_size": "26"})  # unchanged: no event
+    answer(extraction, first, {"study.sample_size": "24"})
+    answer(extraction, first, {"study.sample_size": "26"})
+    answer(extraction, first, {"study.sample_size": "26"})  # unchanged: no event
     row = extraction_services.add_row(
         extraction=extraction, path="cytokines.measurements", user=first
     )
@@ -502,7 +473,7 @@ def test_a_bad_value_is_refused_and_leaves_no_event(review, study, extractors):
     extraction = extraction_services.start_extraction(study=study, extractor=first)
 
     with pytest.raises(ValueProblem, match="whole number"):
-        fill(extraction, first, {"study.sample_size": "24.5"})
+        answer(extraction, first, {"study.sample_size": "24.5"})
 
     assert logged(review) == []
 
@@ -513,8 +484,8 @@ def test_consensus_start_values_finalising_and_reopening_are_logged(
     first, second = extractors
     a = extraction_services.start_extraction(study=study, extractor=first)
     b = extraction_services.start_extraction(study=study, extractor=second)
-    fill(a, first, {**ANIMAL_STUDY, "study.sample_size": "24"})
-    fill(b, second, {**ANIMAL_STUDY, "study.sample_size": "20"})
+    answer(a, first, {**ANIMAL_STUDY, "study.sample_size": "24"})
+    answer(b, second, {**ANIMAL_STUDY, "study.sample_size": "20"})
     extraction_services.mark_complete(extraction=a)
     extraction_services.mark_complete(extraction=b)
     consensus = extraction_services.start_consensus(study=study, user=lead)
@@ -543,7 +514,7 @@ def test_consensus_start_values_finalising_and_reopening_are_logged(
 def test_risk_of_bias_saves_log_the_judgements_that_changed(review, study, extractors):
     first, _ = extractors
     extraction = extraction_services.start_extraction(study=study, extractor=first)
-    fill(extraction, first, {"study.design": "rct"})
+    answer(extraction, first, {"study.design": "rct"})
     tool = extraction_services.tool_for(extraction)
     all_low = {d.key: "low" for d in tool.domains}
     third = tool.domains[2].key
