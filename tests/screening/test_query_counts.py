@@ -12,6 +12,7 @@ has another reviewer's decision, shown where the member may see it.
 import re
 
 import pytest
+from django.test import override_settings
 from django.urls import reverse
 
 from reviewmgr.models import Membership, User
@@ -33,7 +34,14 @@ DECIDE_QUERIES = {"blind": 27, "unblinded": 24}
 def busy(django_db_setup, django_db_blocker):
     """The review, built once for the module (400 decisions take seconds) and removed after
     it; each test's own requests roll back with the test's transaction."""
-    with django_db_blocker.unblock():
+    # Built outside any test's transaction, so commit hooks run at once: rankings are queued to
+    # a backend that keeps them (as a test's rolled-back transaction would never send them),
+    # not to threads that would still write while the tests run.
+    quiet = override_settings(
+        TASKS={"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}},
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+    )
+    with django_db_blocker.unblock(), quiet:
         lead, reviewer = make_user("busy-lead"), make_user("busy-reviewer")
         review = make_review(lead, slug="busy-review")
         add_member(review, reviewer, Membership.Role.REVIEWER)
