@@ -206,21 +206,15 @@ def _logged(value: Any) -> Any:
 
 @transaction.atomic
 def update_settings(*, review: Review, user, **fields) -> ExtractionConfig:
-    """Change the review's extraction or synthesis settings; what changed is logged.
-
-    Compares with the stored row, not with a ModelForm's instance (already changed in memory).
-    """
-    unknown = set(fields) - EXTRACTION_SETTINGS - SYNTHESIS_SETTINGS
-    if unknown:
-        raise ValidationError(
-            f"These are not extraction settings: {', '.join(sorted(unknown))}.", code="unknown"
-        )
+    """Change the review's extraction or synthesis settings; what changed is logged."""
     config = ExtractionConfig.objects.select_for_update().get(pk=config_for(review).pk)
-    before, after = {}, {}
-    for name, value in fields.items():
-        if getattr(config, name) != value:
-            before[name], after[name] = _logged(getattr(config, name)), _logged(value)
-            setattr(config, name, value)
+    before, after = audit.apply_settings(
+        config,
+        fields,
+        EXTRACTION_SETTINGS | SYNTHESIS_SETTINGS,
+        what="extraction",
+        logged=_logged,
+    )
     if after:
         config.save(update_fields=list(after))
         synthesis = set(after) <= SYNTHESIS_SETTINGS

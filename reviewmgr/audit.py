@@ -11,10 +11,11 @@ automatic merges after an import), so that the log stays readable for a lead.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.text import Truncator
@@ -141,3 +142,29 @@ def shown(value: Any) -> str:
     if isinstance(value, list) and all(isinstance(item, str | int | float) for item in value):
         return ", ".join(str(item) for item in value) or "—"
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def apply_settings(
+    row: models.Model,
+    fields: Mapping[str, Any],
+    allowed: Collection[str],
+    *,
+    what: str,
+    code: str = "unknown",
+    logged: Callable[[Any], Any] = lambda value: value,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Set the settings `fields` on `row` and return what changed, before and after (each value
+    as `logged` gives it), for the event that records the change. `row` is the stored row, read
+    for update, not a bound ModelForm's instance, which the form has already changed in memory.
+    Names that are not among `allowed` are refused, and nothing is set."""
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise ValidationError(
+            f"These are not {what} settings: {', '.join(sorted(unknown))}.", code=code
+        )
+    before, after = {}, {}
+    for name, value in fields.items():
+        if getattr(row, name) != value:
+            before[name], after[name] = logged(getattr(row, name)), logged(value)
+            setattr(row, name, value)
+    return before, after

@@ -82,22 +82,11 @@ REVIEW_SETTINGS = frozenset(
 
 @transaction.atomic
 def update_review(*, review: Review, user, **fields) -> Review:
-    """Change a review's title, address, protocol text or keywords; the change is logged.
-
-    Compares with the stored row, not with `review`, which a bound ModelForm has already
-    changed in memory.
-    """
-    unknown = set(fields) - REVIEW_SETTINGS
-    if unknown:
-        raise ValidationError(
-            f"These are not review settings: {', '.join(sorted(unknown))}.", code="not_a_setting"
-        )
+    """Change a review's title, address, protocol text or keywords; the change is logged."""
     stored = Review.objects.select_for_update().get(pk=review.pk)
-    before, after = {}, {}
-    for name, value in fields.items():
-        if getattr(stored, name) != value:
-            before[name], after[name] = getattr(stored, name), value
-            setattr(stored, name, value)
+    before, after = audit.apply_settings(
+        stored, fields, REVIEW_SETTINGS, what="review", code="not_a_setting"
+    )
     if after:
         stored.save(update_fields=list(after))
         audit.log(

@@ -72,21 +72,9 @@ SETTINGS_FIELDS = frozenset(
 
 @transaction.atomic
 def update_screening_settings(*, review: Review, user, **fields) -> ScreeningConfig:
-    """Change how the review is screened; what changed is logged.
-
-    Compares with the stored row, not with a ModelForm's instance (already changed in memory).
-    """
-    unknown = set(fields) - SETTINGS_FIELDS
-    if unknown:
-        raise ValidationError(
-            f"These are not screening settings: {', '.join(sorted(unknown))}.", code="unknown"
-        )
+    """Change how the review is screened; what changed is logged."""
     config = ScreeningConfig.objects.select_for_update().get(pk=config_for(review).pk)
-    before, after = {}, {}
-    for name, value in fields.items():
-        if getattr(config, name) != value:
-            before[name], after[name] = getattr(config, name), value
-            setattr(config, name, value)
+    before, after = audit.apply_settings(config, fields, SETTINGS_FIELDS, what="screening")
     permissions.forget(review, CONFIG_KEY)
     if after:
         config.save(update_fields=list(after))
