@@ -50,7 +50,7 @@ def setup(records: int, studies: int) -> None:
 
     lead = User.objects.create_user("bench-lead")
     a, b = User.objects.create_user("bench-a"), User.objects.create_user("bench-b")
-    review = services.create_review(title="Bench", slug="bench", created_by=lead)
+    review = services.create_review(title="Bench", slug="bench", user=lead)
     path = Path(os.environ["REVIEWMGR_VAR_DIR"]) / "bench.ris"
     write_ris(generate_records(records, seed=7), path)
     services.import_records(

@@ -56,7 +56,7 @@ def measure_import(path: Path, database_url: str, var_dir: str) -> dict:
     from reviewmgr.models import User
 
     lead = User.objects.create(username="bench")
-    review = services.create_review(title="Bench", slug="bench", created_by=lead)
+    review = services.create_review(title="Bench", slug="bench", user=lead)
     data_start = time.perf_counter()
     data = path.read_bytes()
     batch, ids = services.import_records(

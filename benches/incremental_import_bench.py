@@ -72,7 +72,7 @@ def measure(paths: list[Path], database_url: str, var_dir: str) -> dict:
     from reviewmgr.models import User
 
     lead = User.objects.create(username="bench")
-    review = services.create_review(title="Bench", slug="bench", created_by=lead)
+    review = services.create_review(title="Bench", slug="bench", user=lead)
     steps = []
     for path in paths:
         steps.append(_import_and_search(review, path) | {"peak_mb": peak_rss_mb()})

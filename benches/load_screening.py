@@ -113,7 +113,7 @@ def seed(*, users: int, count: int, order: str) -> dict[int, bool]:
     review = services.create_review(
         title="Load test",
         slug=SLUG,
-        created_by=lead,
+        user=lead,
         question="Which interventions change clinicians' and patients' behaviour?",
         inclusion_criteria="Controlled studies of an intervention in a clinical setting.",
         exclusion_criteria="Reviews, editorials, studies without a comparator.",
@@ -136,7 +136,7 @@ def seed(*, users: int, count: int, order: str) -> dict[int, bool]:
                 review=review,
                 data=ris_file(records),
                 file_name="corpus.ris",
-                created_by=lead,
+                user=lead,
                 find_duplicates=False,
             )
         labels = {pk: included for pk, (*_, included) in zip(ids, records, strict=True)}

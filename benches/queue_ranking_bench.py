@@ -49,7 +49,7 @@ def child(records: int, decisions: int) -> None:
     from screening.services import config_for, sync_screening_rows
 
     lead = User.objects.create_user("bench-lead")
-    review = services.create_review(title="Bench", slug="bench", created_by=lead)
+    review = services.create_review(title="Bench", slug="bench", user=lead)
     review.inclusion_keywords = ["platelet-rich plasma", "neuropathic pain", "cytokine"]
     review.save()
     path = Path(os.environ["REVIEWMGR_VAR_DIR"]) / "bench.ris"

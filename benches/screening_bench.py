@@ -59,7 +59,7 @@ from reviewmgr import services
 from reviewmgr.models import Membership, User
 from screening.services import sync_screening_rows
 lead = User.objects.create_user("bench-lead", password="{PASSWORD}")
-review = services.create_review(title="Bench", slug="bench", created_by=lead)
+review = services.create_review(title="Bench", slug="bench", user=lead)
 for n in range({reviewers}):
     user = User.objects.create_user(f"bench{{n}}", password="{PASSWORD}")
     Membership.objects.create(review=review, user=user, is_reviewer=True)

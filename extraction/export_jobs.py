@@ -21,7 +21,7 @@ from django.utils import timezone
 from extraction import backup, exports
 from extraction.models import ExportJob
 from reviewmgr import audit, liveness
-from reviewmgr.models import Review
+from reviewmgr.models import Review, User
 
 SUFFIXES = {
     ExportJob.Kind.WORKBOOK: "evidence.xlsx",
@@ -57,7 +57,7 @@ def build(review: Review, kind: str, handle: BinaryIO, *, extractor=None) -> Non
 
 
 def log_export(
-    *, review: Review, user, kind: str, name: str = "", job: ExportJob | None = None, error=""
+    *, review: Review, user: User, kind: str, name: str = "", job: ExportJob | None = None, error=""
 ) -> None:
     """Data leaving the review is in its audit log: who took which export, or why it failed."""
     what = ExportJob.Kind(kind).label if kind in ExportJob.Kind.values else kind
@@ -87,7 +87,7 @@ def heartbeat_key(job_id: int) -> str:
 
 
 @transaction.atomic
-def start_export(*, review: Review, kind: str, user) -> ExportJob:
+def start_export(*, review: Review, kind: str, user: User) -> ExportJob:
     from extraction.tasks import export_task
 
     if kind not in ExportJob.Kind.values:

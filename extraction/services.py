@@ -23,7 +23,7 @@ from extraction.models import (
     TemplateVersion,
 )
 from reviewmgr import audit, studies
-from reviewmgr.models import Record, Review
+from reviewmgr.models import Record, Review, User
 from screening.models import RecordScreening, Stage, Verdict
 
 BUILTIN_KEY = "cytokines-prp-neuropathic-pain"
@@ -52,7 +52,7 @@ def ensure_builtin_templates() -> list[Template]:
     return loaded
 
 
-def _new_version(template: Template, definition: Mapping, user) -> TemplateVersion:
+def _new_version(template: Template, definition: Mapping, user: User) -> TemplateVersion:
     current = template.current
     new = schema.load_template(definition)
     changes = []
@@ -100,7 +100,7 @@ def _carry_over(
 
 @transaction.atomic
 def create_template(
-    *, review: Review, name: str, user, copy_of: Template | None = None
+    *, review: Review, name: str, user: User, copy_of: Template | None = None
 ) -> Template:
     """A review's own template: empty, or a copy of another (e.g. the built-in one)."""
     base_key = schema.key_from(name, limit=80).replace("_", "-")
@@ -140,7 +140,9 @@ def _template_target(template: Template) -> audit.Target:
 
 
 @transaction.atomic
-def publish_template_version(*, template: Template, definition: Mapping, user) -> TemplateVersion:
+def publish_template_version(
+    *, template: Template, definition: Mapping, user: User
+) -> TemplateVersion:
     """A new version from an edited definition; raises ValidationError listing every problem.
     Unfinished extractions move to it and keep their values."""
     if template.is_builtin:
@@ -205,7 +207,7 @@ def _logged(value: Any) -> Any:
 
 
 @transaction.atomic
-def update_settings(*, review: Review, user, **fields) -> ExtractionConfig:
+def update_settings(*, review: Review, user: User, **fields) -> ExtractionConfig:
     """Change the review's extraction or synthesis settings; what changed is logged."""
     config = ExtractionConfig.objects.select_for_update().get(pk=config_for(review).pk)
     before, after = audit.apply_settings(
@@ -314,11 +316,11 @@ def _version_for(study: Study) -> TemplateVersion:
 
 
 @transaction.atomic
-def start_extraction(*, study: Study, extractor) -> Extraction:
+def start_extraction(*, study: Study, user: User) -> Extraction:
     """The extractor's own copy of the form for this study (made once, then reused)."""
     # locked first, so that a double click cannot make the same extractor's copy twice
     Study.objects.select_for_update().filter(pk=study.pk).first()
-    existing = study.extractions.filter(kind=Extraction.Kind.INDEPENDENT, extractor=extractor)
+    existing = study.extractions.filter(kind=Extraction.Kind.INDEPENDENT, extractor=user)
     if (found := existing.first()) is not None:
         return found
     taken = study.extractions.filter(kind=Extraction.Kind.INDEPENDENT).count()
@@ -327,7 +329,7 @@ def start_extraction(*, study: Study, extractor) -> Extraction:
             "Two extractors are already extracting this study.", code="enough_extractors"
         )
     extraction = Extraction.objects.create(
-        study=study, extractor=extractor, template_version=_version_for(study)
+        study=study, extractor=user, template_version=_version_for(study)
     )
     _refresh_status(study)
     return extraction
@@ -351,7 +353,7 @@ def _refresh_status(study: Study) -> None:
 
 
 def _log_extraction(
-    extraction: Extraction, *, user, action: str, before=None, after=None, did: str
+    extraction: Extraction, *, user: User, action: str, before=None, after=None, did: str
 ) -> None:
     """Log a change to one extraction; `did` says what the user did, "{where}" naming it.
 
@@ -399,7 +401,7 @@ def save_value(
     extraction: Extraction,
     path: str,
     raw: Any,
-    user,
+    user: User,
     row: int | None = None,
     column: str = "",
 ) -> Any:
@@ -483,7 +485,7 @@ def _check_table(extraction: Extraction, path: str) -> schema.Field:
 
 
 @transaction.atomic
-def add_row(*, extraction: Extraction, path: str, user) -> int:
+def add_row(*, extraction: Extraction, path: str, user: User) -> int:
     extraction = Extraction.objects.select_for_update().get(pk=extraction.pk)
     _check_editable(extraction)
     _check_table(extraction, path)
@@ -508,7 +510,7 @@ def add_row(*, extraction: Extraction, path: str, user) -> int:
 
 
 @transaction.atomic
-def delete_row(*, extraction: Extraction, path: str, row: int, user) -> None:
+def delete_row(*, extraction: Extraction, path: str, row: int, user: User) -> None:
     extraction = Extraction.objects.select_for_update().get(pk=extraction.pk)
     _check_editable(extraction)
     _check_table(extraction, path)
@@ -586,7 +588,7 @@ def independent_pair(study: Study) -> list[Extraction]:
     )
 
 
-def may_reconcile(study: Study, user, membership) -> bool:
+def may_reconcile(study: Study, user: User, membership) -> bool:
     if membership.is_lead:
         return True
     config = config_for(study.review)
@@ -596,7 +598,7 @@ def may_reconcile(study: Study, user, membership) -> bool:
 
 
 @transaction.atomic
-def start_consensus(*, study: Study, user) -> Extraction:
+def start_consensus(*, study: Study, user: User) -> Extraction:
     """The consensus copy, starting with every answer the two extractors agree on; the
     disagreements are left for the person reconciling to choose or type."""
     study = Study.objects.select_for_update().get(pk=study.pk)
@@ -714,7 +716,7 @@ def take_value(
     consensus: Extraction,
     source: Extraction,
     path: str,
-    user,
+    user: User,
     row: int | None = None,
     column: str = "",
 ) -> Any:
@@ -775,7 +777,7 @@ def take_value(
 
 
 @transaction.atomic
-def finalise_consensus(*, consensus: Extraction, user) -> Extraction:
+def finalise_consensus(*, consensus: Extraction, user: User) -> Extraction:
     consensus = Extraction.objects.select_for_update().get(pk=consensus.pk)
     _check_completable(consensus)
     was_final = consensus.final
@@ -796,7 +798,7 @@ def finalise_consensus(*, consensus: Extraction, user) -> Extraction:
 
 
 @transaction.atomic
-def reopen_consensus(*, consensus: Extraction, user) -> Extraction:
+def reopen_consensus(*, consensus: Extraction, user: User) -> Extraction:
     consensus = Extraction.objects.select_for_update().get(pk=consensus.pk)
     was_final = consensus.final
     consensus.final = False
@@ -834,7 +836,7 @@ def save_risk_of_bias(
     tool: str,
     judgements: Mapping[str, str],
     quotes: Mapping[str, str],
-    user,
+    user: User,
     result: str = "",
 ) -> RiskOfBias:
     """Store judgements (those given so far) and quotes; the overall judgement follows the
@@ -930,7 +932,7 @@ def set_multi_arm_choice(*, review: Review, analysis: str, choice: str) -> Extra
 
 
 @transaction.atomic
-def add_proposed_comparisons(*, extraction: Extraction, user) -> list[tuple[str, str]]:
+def add_proposed_comparisons(*, extraction: Extraction, user: User) -> list[tuple[str, str]]:
     """Append the comparisons the form proposes (PRP against the injured vehicle control,
     never sham or naive) that the extraction does not list yet; returns those added. The
     extractor confirms by keeping them, and may change or delete any."""

@@ -101,7 +101,7 @@ def start(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     review = get_review_for_user(request, slug, role=Membership.Role.EXTRACTOR)
     study = _study_or_404(review, pk)
     try:
-        extraction = services.start_extraction(study=study, extractor=request.user)
+        extraction = services.start_extraction(study=study, user=request.user)
     except ValidationError as error:
         messages.error(request, error.messages[0])
         return redirect("extraction:overview", review.slug)

@@ -16,7 +16,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from reviewmgr import audit, bulk, dedup, studies
-from reviewmgr.models import DuplicateGroup, Record, Review
+from reviewmgr.models import DuplicateGroup, Record, Review, User
 from reviewmgr.signals import duplicates_merged, duplicates_unmerged
 
 DEDUP_FIELDS = (
@@ -406,7 +406,7 @@ def _merge_rows(group: DuplicateGroup, rows: list[dict], filled: dict) -> tuple[
 
 
 def _merge(
-    group: DuplicateGroup, *, primary_id: int | None, user, merges: list | None = None
+    group: DuplicateGroup, *, primary_id: int | None, user: User, merges: list | None = None
 ) -> DuplicateGroup:
     """Merge `group` behind a primary; the merge is announced now, or added to `merges` for
     the caller to announce with others."""
@@ -460,7 +460,9 @@ def _group_target(group: DuplicateGroup) -> audit.Target:
 
 
 @transaction.atomic
-def merge_group(*, group: DuplicateGroup, user, primary: Record | None = None) -> DuplicateGroup:
+def merge_group(
+    *, group: DuplicateGroup, user: User, primary: Record | None = None
+) -> DuplicateGroup:
     """A lead confirms a group (optionally choosing its primary)."""
     before = {"status": group.status, "primary": group.primary_id}
     group = _merge(group, primary_id=primary.pk if primary else None, user=user)
@@ -483,7 +485,7 @@ def merge_group(*, group: DuplicateGroup, user, primary: Record | None = None) -
 
 
 @transaction.atomic
-def reject_group(*, group: DuplicateGroup, user) -> DuplicateGroup:
+def reject_group(*, group: DuplicateGroup, user: User) -> DuplicateGroup:
     """Not duplicates after all (also undoes a merge): every record stands alone again."""
     was_merged = group.status == DuplicateGroup.Status.MERGED
     _restore_primary(group)

@@ -20,7 +20,7 @@ from django.utils import timezone
 from reviewmgr import audit, bulk, importers, liveness, signals
 from reviewmgr.duplicates import detach_records, find_duplicates_in_review, search_keys
 from reviewmgr.importers import ImportFileError, ParsedRecord, ParseResult
-from reviewmgr.models import ImportBatch, Record, Review
+from reviewmgr.models import ImportBatch, Record, Review, User
 from reviewmgr.signals import records_imported
 
 RECORD_WRITE_CHUNK = 5000
@@ -221,7 +221,7 @@ def import_records(
     data: bytes,
     file_name: str,
     provenance: Provenance = Provenance(),
-    created_by=None,
+    user: User | None = None,
     format: str = "auto",
     lenient: bool = False,
     column_map: Mapping[str, str] | None = None,
@@ -242,7 +242,7 @@ def import_records(
             data=data,
             file_name=file_name,
             provenance=provenance,
-            created_by=created_by,
+            created_by=user,
             format=format,
             lenient=lenient,
             column_map=column_map,
@@ -262,7 +262,7 @@ def queue_import(
     review: Review,
     data: bytes,
     file_name: str,
-    created_by,
+    user: User,
     provenance: Provenance,
     format: str = "auto",
     lenient: bool = False,
@@ -280,7 +280,7 @@ def queue_import(
         data=data,
         file_name=file_name,
         provenance=provenance,
-        created_by=created_by,
+        created_by=user,
         format=format,
         lenient=lenient,
         column_map=column_map,
@@ -417,11 +417,11 @@ def deletion_summary(batch: ImportBatch) -> dict[str, int]:
 
 
 @transaction.atomic
-def delete_batch(*, batch: ImportBatch, by=None) -> dict[str, int]:
+def delete_batch(*, batch: ImportBatch, user: User | None = None) -> dict[str, int]:
     summary = deletion_summary(batch)
     audit.log(
         review=batch.review,
-        actor=by,
+        actor=user,
         action=audit.Action.IMPORT_DELETED,
         target=_batch_target(batch),
         before={
@@ -431,7 +431,7 @@ def delete_batch(*, batch: ImportBatch, by=None) -> dict[str, int]:
             "imported_at": batch.created_at,
             **summary,
         },
-        summary=f"{audit.name_of(by)} deleted import {batch.pk} ({batch.file_name}) with its "
+        summary=f"{audit.name_of(user)} deleted import {batch.pk} ({batch.file_name}) with its "
         f"{summary['records']} records.",
     )
     detach_records(record_ids=list(batch.records.values_list("pk", flat=True)))
@@ -461,7 +461,9 @@ def source_counts(review: Review) -> list[dict]:
 
 
 @transaction.atomic
-def mark_batch_version(*, batch: ImportBatch, version_role: str, search_date: date | None, user):
+def mark_batch_version(
+    *, batch: ImportBatch, version_role: str, search_date: date | None, user: User
+):
     """Mark a batch as a new search or as the studies the previous version of the review
     included (PRISMA 2020's template for updated reviews), with the date of the search or of
     the previous version. The previous version's records are not screened again; screening

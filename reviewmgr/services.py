@@ -41,7 +41,7 @@ def create_review(
     *,
     title: str,
     slug: str,
-    created_by,
+    user: User,
     question: str = "",
     inclusion_criteria: str = "",
     exclusion_criteria: str = "",
@@ -57,9 +57,9 @@ def create_review(
         exclusion_criteria=exclusion_criteria,
         inclusion_keywords=list(inclusion_keywords),
         exclusion_keywords=list(exclusion_keywords),
-        created_by=created_by,
+        created_by=user,
     )
-    Membership.objects.create(review=review, user=created_by, is_lead=True, is_reviewer=True)
+    Membership.objects.create(review=review, user=user, is_lead=True, is_reviewer=True)
     return review
 
 
@@ -81,7 +81,7 @@ REVIEW_SETTINGS = frozenset(
 
 
 @transaction.atomic
-def update_review(*, review: Review, user, **fields) -> Review:
+def update_review(*, review: Review, user: User, **fields) -> Review:
     """Change a review's title, address, protocol text or keywords; the change is logged."""
     stored = Review.objects.select_for_update().get(pk=review.pk)
     before, after = audit.apply_settings(
@@ -107,22 +107,24 @@ def _member_target(membership: Membership) -> audit.Target:
 
 
 @transaction.atomic
-def add_member(*, review: Review, username: str, roles: Iterable[str], by=None) -> Membership:
-    user = User.objects.filter(username__iexact=username.strip()).first()
-    if user is None:
+def add_member(
+    *, review: Review, username: str, roles: Iterable[str], user: User | None = None
+) -> Membership:
+    person = User.objects.filter(username__iexact=username.strip()).first()
+    if person is None:
         raise ValidationError(f"There is no user called '{username}'.", code="unknown_user")
-    if review.memberships.filter(user=user).exists():
+    if review.memberships.filter(user=person).exists():
         raise ValidationError(
-            f"{user.username} is already a member of this review.", code="already_member"
+            f"{person.username} is already a member of this review.", code="already_member"
         )
-    membership = Membership.objects.create(review=review, user=user, **_role_flags(roles))
+    membership = Membership.objects.create(review=review, user=person, **_role_flags(roles))
     audit.log(
         review=review,
-        actor=by,
+        actor=user,
         action=audit.Action.MEMBER_ADDED,
         target=_member_target(membership),
-        after={"user": user.get_username(), "roles": membership.roles},
-        summary=f"{audit.name_of(by)} added {user.get_username()} as "
+        after={"user": person.get_username(), "roles": membership.roles},
+        summary=f"{audit.name_of(user)} added {person.get_username()} as "
         f"{', '.join(membership.role_labels).lower()}.",
     )
     return membership
@@ -137,7 +139,9 @@ def _ensure_another_lead(membership: Membership) -> None:
 
 
 @transaction.atomic
-def set_member_roles(*, membership: Membership, roles: Iterable[str], by=None) -> Membership:
+def set_member_roles(
+    *, membership: Membership, roles: Iterable[str], user: User | None = None
+) -> Membership:
     flags = _role_flags(roles)
     if not flags["is_lead"]:
         _ensure_another_lead(membership)
@@ -148,30 +152,30 @@ def set_member_roles(*, membership: Membership, roles: Iterable[str], by=None) -
     if membership.roles != before:
         audit.log(
             review=membership.review,
-            actor=by,
+            actor=user,
             action=audit.Action.MEMBER_ROLES,
             target=_member_target(membership),
             before={"roles": before},
             after={"roles": membership.roles},
-            summary=f"{audit.name_of(by)} made {membership.user.get_username()} "
+            summary=f"{audit.name_of(user)} made {membership.user.get_username()} "
             f"{', '.join(membership.role_labels).lower()}.",
         )
     return membership
 
 
 @transaction.atomic
-def remove_member(*, membership: Membership, by=None) -> None:
+def remove_member(*, membership: Membership, user: User | None = None) -> None:
     _ensure_another_lead(membership)
     target = _member_target(membership)
     roles = membership.roles
     membership.delete()
     audit.log(
         review=membership.review,
-        actor=by,
+        actor=user,
         action=audit.Action.MEMBER_REMOVED,
         target=target,
         before={"user": target.label, "roles": roles},
-        summary=f"{audit.name_of(by)} removed {target.label} from the review.",
+        summary=f"{audit.name_of(user)} removed {target.label} from the review.",
     )
 
 
@@ -196,7 +200,7 @@ CORRECTABLE_FIELDS = (
 
 
 @transaction.atomic
-def correct_record(*, record: Record, user, **fields) -> RecordCorrection | None:
+def correct_record(*, record: Record, user: User, **fields) -> RecordCorrection | None:
     """Change a record's metadata, keeping what it was; the source record stays untouched."""
     unknown = set(fields) - set(CORRECTABLE_FIELDS)
     if unknown:
@@ -228,7 +232,7 @@ def correct_record(*, record: Record, user, **fields) -> RecordCorrection | None
 
 @transaction.atomic
 def mark_known_relevant(
-    *, review: Review, record_ids: Iterable[int], known: bool = True, by=None
+    *, review: Review, record_ids: Iterable[int], known: bool = True, user: User | None = None
 ) -> int:
     """Mark records the lead already knows are relevant; prioritisation starts from them."""
     records = list(
@@ -238,7 +242,7 @@ def mark_known_relevant(
     )
     changed = Record.objects.filter(pk__in=[r.pk for r in records]).update(known_relevant=known)
     if changed:
-        _log_known_relevant(review, records, known, by)
+        _log_known_relevant(review, records, known, user)
         transaction.on_commit(
             lambda: signals.known_relevant_changed.send(sender=Review, review=review)
         )

@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils.text import Truncator
 
 from reviewmgr import audit, report_matching, signals
-from reviewmgr.models import Record, ReportLink, Review
+from reviewmgr.models import Record, ReportLink, Review, User
 
 
 def study_id(first_report_id: int) -> str:
@@ -51,7 +51,7 @@ def _label(record: Record) -> str:
 
 
 @transaction.atomic
-def link_report(*, record: Record, to: Record, user) -> ReportLink:
+def link_report(*, record: Record, to: Record, user: User) -> ReportLink:
     """Make `record` a further report of the study that `to` belongs to.
 
     Refused with a message saying why (nothing written) when the records are of two reviews,
@@ -110,7 +110,7 @@ def link_report(*, record: Record, to: Record, user) -> ReportLink:
 
 
 @transaction.atomic
-def unlink_report(*, record: Record, user) -> Record:
+def unlink_report(*, record: Record, user: User) -> Record:
     """Take `record` out of its study, which keeps its other reports; returns the record
     that names the study afterwards. Unlinking a first report makes the next report the
     study's first (`signals.first_report_changed`); a study's only report cannot be

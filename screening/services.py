@@ -15,7 +15,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from reviewmgr import audit, bulk, permissions
-from reviewmgr.models import ImportBatch, Record, Review
+from reviewmgr.models import ImportBatch, Record, Review, User
 from screening import blinding, prioritisation, queue
 from screening.models import (
     Decision,
@@ -71,7 +71,7 @@ SETTINGS_FIELDS = frozenset(
 
 
 @transaction.atomic
-def update_screening_settings(*, review: Review, user, **fields) -> ScreeningConfig:
+def update_screening_settings(*, review: Review, user: User, **fields) -> ScreeningConfig:
     """Change how the review is screened; what changed is logged."""
     config = ScreeningConfig.objects.select_for_update().get(pk=config_for(review).pk)
     before, after = audit.apply_settings(config, fields, SETTINGS_FIELDS, what="screening")
@@ -105,7 +105,7 @@ def _rederive_settled(review: Review, stage: str, config: ScreeningConfig) -> No
         _refresh(state, config)
 
 
-def _log_blindness(review: Review, user, *, blind: bool) -> None:
+def _log_blindness(review: Review, user: User, *, blind: bool) -> None:
     """Unblinding is never silent: its own event says who did it and what it means."""
     if blind:
         summary = (
@@ -371,7 +371,7 @@ def _check_decision(config: ScreeningConfig, stage: str, verdict: str, reason: s
 def record_decision(
     *,
     record: Record,
-    reviewer,
+    user: User,
     stage: str,
     verdict: str,
     reason: str = "",
@@ -394,7 +394,7 @@ def record_decision(
             code="not_retrieved",
         )
     decisions = list(Decision.objects.filter(record=record, stage=stage))  # three at most
-    decision = next((d for d in decisions if d.reviewer_id == reviewer.pk), None)
+    decision = next((d for d in decisions if d.reviewer_id == user.pk), None)
     if decision is not None:
         _check_still_open(state, decision, decisions)
         kind = ScreeningEvent.Kind.CHANGED
@@ -415,26 +415,26 @@ def record_decision(
                 "only records that already have a decision still need one.",
                 code="stopped",
             )
-        decision = Decision(record=record, stage=stage, reviewer=reviewer)
+        decision = Decision(record=record, stage=stage, reviewer=user)
         decisions.append(decision)
         kind = ScreeningEvent.Kind.DECIDED
         before = None
     decision.verdict, decision.reason, decision.note = verdict, reason, note
     decision.tags = sorted({tag.strip() for tag in tags if tag.strip()})
     decision.save()
-    _log_decision(record, stage, reviewer, before, _decision_values(decision))
+    _log_decision(record, stage, user, before, _decision_values(decision))
     ScreeningEvent.objects.create(
         record=record,
         stage=stage,
         kind=kind,
-        actor=reviewer,
+        actor=user,
         verdict=verdict,
         reason=reason,
         note=note,
     )
     _refresh(state, config, decided=[(d.reviewer_id, d.verdict, d.reason) for d in decisions])
     if stage == Stage.TITLE_ABSTRACT:
-        prioritisation.request_ranking(record.review, config=config, reviewer=reviewer)
+        prioritisation.request_ranking(record.review, config=config, reviewer=user)
     return decision
 
 
@@ -487,7 +487,7 @@ def _log_decision(record: Record, stage: str, reviewer, before: dict | None, aft
 
 
 @transaction.atomic
-def withdraw_decision(*, record: Record, reviewer, stage: str, by=None) -> None:
+def withdraw_decision(*, record: Record, reviewer, stage: str, user: User | None = None) -> None:
     """Undo: the reviewer's decision goes (into the history) while no one else has decided
     the record (see `_check_still_open`).
 
@@ -496,21 +496,21 @@ def withdraw_decision(*, record: Record, reviewer, stage: str, by=None) -> None:
     """
     config = config_for(record.review)
     state = _lock_state(record, stage)
-    if Resolution.objects.filter(record=record, stage=stage).exists() and by is not None:
+    if Resolution.objects.filter(record=record, stage=stage).exists() and user is not None:
         raise ValidationError(
             "A lead has resolved this record; it can no longer change.", code="resolved"
         )
     decision = Decision.objects.filter(record=record, stage=stage, reviewer=reviewer).first()
-    if decision is not None and by is None:
+    if decision is not None and user is None:
         _check_still_open(state, decision)
     deleted, _ = Decision.objects.filter(record=record, stage=stage, reviewer=reviewer).delete()
     if deleted:
-        _log_withdrawal(record, stage, reviewer, by, _decision_values(decision))
-        note = f"withdrawn for {reviewer.username}" if by is not None and by != reviewer else ""
+        _log_withdrawal(record, stage, reviewer, user, _decision_values(decision))
+        note = f"withdrawn for {reviewer.username}" if user is not None and user != reviewer else ""
         ScreeningEvent.objects.create(
             record=record,
             stage=stage,
-            actor=by or reviewer,
+            actor=user or reviewer,
             kind=ScreeningEvent.Kind.UNDONE,
             note=note,
         )
@@ -544,7 +544,7 @@ def _log_withdrawal(record: Record, stage: str, reviewer, by, before: dict) -> N
 
 @transaction.atomic
 def resolve_record(
-    *, record: Record, lead, stage: str, verdict: str, reason: str = "", note: str = ""
+    *, record: Record, user: User, stage: str, verdict: str, reason: str = "", note: str = ""
 ) -> Resolution:
     """The lead's final decision on a record (usually one in conflict)."""
     config = config_for(record.review)
@@ -558,14 +558,14 @@ def resolve_record(
             "verdict": verdict,
             "reason": reason if verdict == Verdict.EXCLUDE else "",
             "note": note,
-            "resolved_by": lead,
+            "resolved_by": user,
         },
     )
     ScreeningEvent.objects.create(
         record=record,
         stage=stage,
         kind=ScreeningEvent.Kind.RESOLVED,
-        actor=lead,
+        actor=user,
         verdict=verdict,
         reason=resolution.reason,
         note=note,
@@ -574,7 +574,7 @@ def resolve_record(
     _refresh(state, config)
     audit.log(
         review=record.review,
-        actor=lead,
+        actor=user,
         action=audit.Action.RESOLVED,
         target=record,
         before={"stage": stage, **before},
@@ -585,7 +585,7 @@ def resolve_record(
             "reason": resolution.reason,
             "note": note,
         },
-        summary=f"{audit.name_of(lead)} resolved record {record.pk} at {_at_stage(stage)}: "
+        summary=f"{audit.name_of(user)} resolved record {record.pk} at {_at_stage(stage)}: "
         f"“{Verdict(verdict).label.lower()}”.",
     )
     if stage == Stage.TITLE_ABSTRACT:
@@ -594,7 +594,7 @@ def resolve_record(
 
 
 @transaction.atomic
-def add_reviewer(*, record: Record, lead, stage: str) -> RecordScreening:
+def add_reviewer(*, record: Record, user: User, stage: str) -> RecordScreening:
     """Ask for one more independent decision (e.g. a third reviewer on a conflict)."""
     config = config_for(record.review)
     state = _lock_state(record, stage)
@@ -606,16 +606,16 @@ def add_reviewer(*, record: Record, lead, stage: str) -> RecordScreening:
     state.save(update_fields=["required"])
     audit.log(
         review=record.review,
-        actor=lead,
+        actor=user,
         action=audit.Action.REVIEWER_ADDED,
         target=record,
         before={"stage": stage, "reviewers_required": state.required - 1},
         after={"stage": stage, "reviewers_required": state.required},
-        summary=f"{audit.name_of(lead)} asked for one more reviewer on record {record.pk} at "
+        summary=f"{audit.name_of(user)} asked for one more reviewer on record {record.pk} at "
         f"{_at_stage(stage)} ({state.required} decisions needed).",
     )
     ScreeningEvent.objects.create(
-        record=record, stage=stage, actor=lead, kind=ScreeningEvent.Kind.REVIEWER_ADDED
+        record=record, stage=stage, actor=user, kind=ScreeningEvent.Kind.REVIEWER_ADDED
     )
     return _refresh(state, config)
 
@@ -740,7 +740,7 @@ def check_pdf(upload) -> None:
 
 
 def save_full_text(
-    *, record: Record, user, upload=None, not_retrieved: bool = False, note: str = ""
+    *, record: Record, user: User, upload=None, not_retrieved: bool = False, note: str = ""
 ) -> FullText:
     """Keep a record's PDF (checked by its content), or note that it could not be obtained."""
     if upload is not None:
@@ -763,7 +763,7 @@ def save_full_text(
 
 
 @transaction.atomic
-def stop_screening(*, review: Review, stage: str, lead, note: str = "") -> StoppingDecision:
+def stop_screening(*, review: Review, stage: str, user: User, note: str = "") -> StoppingDecision:
     """The team stops screening new records at a stage. Logged with the stopping rule, its
     parameters and its estimate at this moment (for the methods section). The product never
     excludes anything: records nobody has screened stay unscreened, and records with one
@@ -777,14 +777,14 @@ def stop_screening(*, review: Review, stage: str, lead, note: str = "") -> Stopp
             "for the methods section.",
             code="note_required",
         )
-    return _log_stopping(review, stage, lead, note, StoppingDecision.Kind.STOPPED)
+    return _log_stopping(review, stage, user, note, StoppingDecision.Kind.STOPPED)
 
 
 @transaction.atomic
-def resume_screening(*, review: Review, stage: str, lead, note: str = "") -> StoppingDecision:
+def resume_screening(*, review: Review, stage: str, user: User, note: str = "") -> StoppingDecision:
     if not prioritisation.stopped(review, stage):
         raise ValidationError("Screening at this stage is not stopped.", code="not_stopped")
-    return _log_stopping(review, stage, lead, note, StoppingDecision.Kind.RESUMED)
+    return _log_stopping(review, stage, user, note, StoppingDecision.Kind.RESUMED)
 
 
 def _log_stopping(review: Review, stage: str, lead, note: str, kind: str) -> StoppingDecision:

@@ -87,7 +87,7 @@ def make_user(username: str) -> User:
 
 
 def make_review(lead: User, slug: str = "pain-review", title: str = "Pain review") -> Review:
-    return services.create_review(title=title, slug=slug, created_by=lead)
+    return services.create_review(title=title, slug=slug, user=lead)
 
 
 def add_member(review: Review, user: User, *roles: str) -> Membership:

@@ -41,7 +41,7 @@ def batch_upload(request: HttpRequest, slug: str) -> HttpResponse:
                 review=review,
                 data=data,
                 file_name=upload.name,
-                created_by=request.user,
+                user=request.user,
                 provenance=services.Provenance(**{k: form.cleaned_data[k] for k in fields}),
                 format=detected,
                 lenient=form.cleaned_data["lenient"],
@@ -152,7 +152,7 @@ def batch_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
     batch = get_object_or_404(review.batches, pk=pk)
     if request.method == "POST":
-        summary = services.delete_batch(batch=batch, by=request.user)
+        summary = services.delete_batch(batch=batch, user=request.user)
         messages.success(
             request, f"Batch '{batch.file_name}' deleted with its {summary['records']} records."
         )

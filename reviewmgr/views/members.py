@@ -19,7 +19,7 @@ def member_list(request: HttpRequest, slug: str) -> HttpResponse:
         if form.is_valid():
             try:
                 membership = services.add_member(
-                    review=review, by=request.user, **form.cleaned_data
+                    review=review, user=request.user, **form.cleaned_data
                 )
             except ValidationError as error:
                 form.add_error("username", error)
@@ -44,7 +44,7 @@ def member_update(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         return redirect("reviewmgr:member_list", review.slug)
     try:
         services.set_member_roles(
-            membership=membership, roles=form.cleaned_data["roles"], by=request.user
+            membership=membership, roles=form.cleaned_data["roles"], user=request.user
         )
     except ValidationError as error:
         messages.error(request, error.messages[0])
@@ -58,7 +58,7 @@ def member_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     review = get_review_for_user(request, slug, role=Membership.Role.LEAD)
     membership = get_object_or_404(review.memberships.select_related("user"), pk=pk)
     try:
-        services.remove_member(membership=membership, by=request.user)
+        services.remove_member(membership=membership, user=request.user)
     except ValidationError as error:
         messages.error(request, error.messages[0])
     else:

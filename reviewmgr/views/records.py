@@ -29,7 +29,7 @@ def record_known_relevant(request: HttpRequest, slug: str, pk: int) -> HttpRespo
     record = get_object_or_404(review.records, pk=pk)
     known = request.POST.get("known") == "1"
     services.mark_known_relevant(
-        review=review, record_ids=[record.pk], known=known, by=request.user
+        review=review, record_ids=[record.pk], known=known, user=request.user
     )
     state = "marked as known relevant" if known else "no longer marked as known relevant"
     messages.success(request, f"Record {record.pk} {state}.")

@@ -24,7 +24,7 @@ def review_list(request: HttpRequest) -> HttpResponse:
 def review_create(request: HttpRequest) -> HttpResponse:
     form = ReviewForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        review = services.create_review(created_by=request.user, **form.cleaned_data)
+        review = services.create_review(user=request.user, **form.cleaned_data)
         messages.success(request, f"Review '{review.title}' created. You are its lead.")
         return redirect(review)
     return render(request, "reviewmgr/review_form.html", {"form": form})

@@ -94,7 +94,7 @@ def resolve(request: HttpRequest, slug: str, stage: str, record_id: int) -> Http
     if request.method == "POST" and form.is_valid():
         try:
             services.resolve_record(
-                record=record, lead=request.user, stage=stage, **form.cleaned_data
+                record=record, user=request.user, stage=stage, **form.cleaned_data
             )
         except ValidationError as error:
             form.add_error(None, error)
@@ -140,7 +140,7 @@ def add_reviewer(request: HttpRequest, slug: str, stage: str, record_id: int) ->
     stage = stage_or_404(stage)
     state = state_or_404(review, stage, record_id)
     try:
-        services.add_reviewer(record=state.record, lead=request.user, stage=stage)
+        services.add_reviewer(record=state.record, user=request.user, stage=stage)
     except ValidationError as error:
         messages.error(request, error.messages[0])
     else:
@@ -162,7 +162,7 @@ def withdraw(request: HttpRequest, slug: str, stage: str, record_id: int) -> Htt
     )
     try:
         services.withdraw_decision(
-            record=state.record, reviewer=decision.reviewer, stage=stage, by=request.user
+            record=state.record, reviewer=decision.reviewer, stage=stage, user=request.user
         )
     except ValidationError as error:
         messages.error(request, error.messages[0])
@@ -193,7 +193,7 @@ def stopping(request: HttpRequest, slug: str, stage: str) -> HttpResponse:
             return redirect(dashboard)
         try:
             services.resume_screening(
-                review=review, stage=stage, lead=request.user, note=form.cleaned_data["note"]
+                review=review, stage=stage, user=request.user, note=form.cleaned_data["note"]
             )
         except ValidationError as error:
             messages.error(request, error.messages[0])
@@ -208,7 +208,7 @@ def stopping(request: HttpRequest, slug: str, stage: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.stop_screening(
-                review=review, stage=stage, lead=request.user, note=form.cleaned_data["note"]
+                review=review, stage=stage, user=request.user, note=form.cleaned_data["note"]
             )
         except ValidationError as error:
             form.add_error(None, error)

@@ -155,7 +155,7 @@ def decide(request: HttpRequest, slug: str, stage: str, record_id: int) -> HttpR
     if form.is_valid():
         try:
             decision = services.record_decision(
-                record=state.record, reviewer=request.user, stage=stage, **form.cleaned_data
+                record=state.record, user=request.user, stage=stage, **form.cleaned_data
             )
         except ValidationError as error:
             if error.code not in OVERTAKEN:

@@ -96,9 +96,7 @@ def included(transactional_db, monkeypatch):
     pair = [User.objects.get(username=name) for name in ("reviewer1", "reviewer2")]
     for stage in (Stage.TITLE_ABSTRACT, Stage.FULL_TEXT):
         for person in pair:
-            screening.record_decision(
-                record=article, reviewer=person, stage=stage, verdict="include"
-            )
+            screening.record_decision(record=article, user=person, stage=stage, verdict="include")
     return review
 
 

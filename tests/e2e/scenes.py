@@ -93,7 +93,7 @@ def _decide(record, stage: str, verdicts: dict[User, str], reason: str = "") -> 
     for person, verdict in verdicts.items():
         screening.record_decision(
             record=record,
-            reviewer=person,
+            user=person,
             stage=stage,
             verdict=verdict,
             reason=reason if verdict == "exclude" else "",
@@ -199,7 +199,7 @@ def build_scene() -> Scene:
     extraction.sync_studies(review=review)
     for study in Study.objects.filter(review=review).select_related("record"):
         for person in (first, second):
-            own = extraction.start_extraction(study=study, extractor=person)
+            own = extraction.start_extraction(study=study, user=person)
             _extract(own, person, study.record.title)
             extraction.mark_complete(extraction=own)
         consensus = extraction.start_consensus(study=study, user=lead)

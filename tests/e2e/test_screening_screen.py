@@ -139,7 +139,7 @@ def test_a_report_not_retrieved_leaves_the_full_text_queue_until_its_pdf_is_uplo
     for state in RecordScreening.objects.filter(review=queued, stage=TA).order_by("record_id")[:3]:
         for reviewer in (first, second):
             screening.record_decision(
-                record=state.record, reviewer=reviewer, stage=TA, verdict="include"
+                record=state.record, user=reviewer, stage=TA, verdict="include"
             )
     title = open_screen(page, live_server, queued, FT)
     missing = title.inner_text()
@@ -193,7 +193,7 @@ def test_a_report_not_retrieved_leaves_the_full_text_queue_until_its_pdf_is_uplo
 def test_stopping_asks_for_confirmation_with_the_estimate_and_a_note(page, live_server, queued):
     first = person("reviewer1")
     for state in RecordScreening.objects.filter(review=queued, stage=TA).order_by("record_id")[:2]:
-        screening.record_decision(record=state.record, reviewer=first, stage=TA, verdict="exclude")
+        screening.record_decision(record=state.record, user=first, stage=TA, verdict="exclude")
     log_in(page, live_server, "lead", PASSWORD)
     page.goto(f"{live_server.url}/reviews/{queued.slug}/screening/")
     page.get_by_role("link", name="Stop screening new records…").click()
@@ -226,11 +226,11 @@ def test_the_leads_resolution_note_shows_on_the_resolve_page_and_in_the_records_
 ):
     record = RecordScreening.objects.filter(review=queued, stage=TA).order_by("record_id")[0]
     screening.record_decision(
-        record=record.record, reviewer=person("reviewer1"), stage=TA, verdict="include"
+        record=record.record, user=person("reviewer1"), stage=TA, verdict="include"
     )
     screening.record_decision(
         record=record.record,
-        reviewer=person("reviewer2"),
+        user=person("reviewer2"),
         stage=TA,
         verdict="exclude",
         reason="Wrong population",

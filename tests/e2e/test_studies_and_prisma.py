@@ -37,7 +37,7 @@ def at_full_text(transactional_db, monkeypatch):
     for record in review.records.exclude(batch__source="website"):
         for person in pair:
             screening.record_decision(
-                record=record, reviewer=person, stage=Stage.TITLE_ABSTRACT, verdict="include"
+                record=record, user=person, stage=Stage.TITLE_ABSTRACT, verdict="include"
             )
     return review
 

@@ -75,7 +75,7 @@ def enrich(review: Review, lead) -> None:
     excluded = Record.objects.filter(review=review, study__isnull=True, duplicate_of=None).first()
     studies.link_report(record=excluded, to=included[0], user=lead)
     screening.stop_screening(
-        review=review, stage=Stage.TITLE_ABSTRACT, lead=lead, note="Enough found"
+        review=review, stage=Stage.TITLE_ABSTRACT, user=lead, note="Enough found"
     )
     batch, _ = core.import_records(
         review=review,

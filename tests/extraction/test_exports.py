@@ -46,7 +46,7 @@ def ris(titles, doi_prefix="10.1000/t"):
 def decide_both(record, stage, verdict, reason, reviewers):
     for person in reviewers:
         screening.record_decision(
-            record=record, reviewer=person, stage=stage, verdict=verdict, reason=reason
+            record=record, user=person, stage=stage, verdict=verdict, reason=reason
         )
 
 
@@ -137,7 +137,7 @@ def reported(review, lead, reviewer, second_reviewer):
         add_member(review, person, Membership.Role.EXTRACTOR)
     for study in Study.objects.filter(review=review):
         for person in extractors:
-            extraction = services.start_extraction(study=study, extractor=person)
+            extraction = services.start_extraction(study=study, user=person)
             extract(extraction, person, study.record.title)
             services.mark_complete(extraction=extraction)
         consensus = services.start_consensus(study=study, user=lead)

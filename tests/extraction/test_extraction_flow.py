@@ -83,7 +83,7 @@ def test_the_overview_costs_as_many_queries_for_six_studies_as_for_two(
         services.sync_studies(review=review)
         for study in Study.objects.filter(review=review, extractions__isnull=True):
             for person in extractors:
-                services.start_extraction(study=study, extractor=person)
+                services.start_extraction(study=study, user=person)
         Extraction.objects.filter(study__review=review).update(complete=True, values=ANIMAL_STUDY)
 
     def queries():
@@ -102,7 +102,7 @@ def test_an_answer_saves_as_it_is_typed_and_a_bad_one_says_what_is_wrong(
     client, review, study, extractors
 ):
     first, _ = extractors
-    extraction = services.start_extraction(study=study, extractor=first)
+    extraction = services.start_extraction(study=study, user=first)
     client.force_login(first)
 
     response = autosave(client, review, extraction, "study.sample_size", "24")
@@ -117,7 +117,7 @@ def test_an_answer_saves_as_it_is_typed_and_a_bad_one_says_what_is_wrong(
 
 def test_table_cells_save_row_by_row_and_sd_must_be_positive(client, review, study, extractors):
     first, _ = extractors
-    extraction = services.start_extraction(study=study, extractor=first)
+    extraction = services.start_extraction(study=study, user=first)
     services.add_row(extraction=extraction, path="cytokines.measurements", user=first)
     client.force_login(first)
 
@@ -131,7 +131,7 @@ def test_table_cells_save_row_by_row_and_sd_must_be_positive(client, review, stu
 
 def test_the_form_page_shows_every_section_to_its_extractor(client, review, study, extractors):
     first, _ = extractors
-    extraction = services.start_extraction(study=study, extractor=first)
+    extraction = services.start_extraction(study=study, user=first)
     client.force_login(first)
 
     page = client.get(reverse("extraction:extract", args=[review.slug, extraction.pk])).text
@@ -142,7 +142,7 @@ def test_the_form_page_shows_every_section_to_its_extractor(client, review, stud
 
 def test_extraction_is_blind_to_the_other_extractor(client, review, study, extractors):
     first, second = extractors
-    theirs = services.start_extraction(study=study, extractor=first)
+    theirs = services.start_extraction(study=study, user=first)
     client.force_login(second)
 
     page = client.get(reverse("extraction:extract", args=[review.slug, theirs.pk]))
@@ -160,7 +160,7 @@ def test_extraction_is_blind_to_the_other_extractor(client, review, study, extra
 
 def test_complete_is_refused_until_animal_essentials_are_filled(review, study, extractors):
     first, _ = extractors
-    extraction = services.start_extraction(study=study, extractor=first)
+    extraction = services.start_extraction(study=study, user=first)
     answer(extraction, first, {"study.design": "animal", "study.subject": "animal"})
 
     with pytest.raises(ValidationError) as refused:
@@ -174,18 +174,18 @@ def test_complete_is_refused_until_animal_essentials_are_filled(review, study, e
 
 def test_a_third_extractor_is_turned_away(review, study, extractors):
     for user in extractors:
-        services.start_extraction(study=study, extractor=user)
+        services.start_extraction(study=study, user=user)
     third = make_user("extractor3")
     add_member(review, third, Membership.Role.EXTRACTOR)
 
     with pytest.raises(ValidationError, match="Two extractors"):
-        services.start_extraction(study=study, extractor=third)
+        services.start_extraction(study=study, user=third)
 
 
 def complete_pair(study, extractors, second_values=None):
     first, second = extractors
-    a = services.start_extraction(study=study, extractor=first)
-    b = services.start_extraction(study=study, extractor=second)
+    a = services.start_extraction(study=study, user=first)
+    b = services.start_extraction(study=study, user=second)
     answer(a, first, {**ANIMAL_STUDY, "study.sample_size": "24"})
     answer(b, second, {**ANIMAL_STUDY, "study.sample_size": "20", **(second_values or {})})
     services.mark_complete(extraction=a)
@@ -256,7 +256,7 @@ def test_agreement_per_field_with_kappa_for_categorical_fields(review, extractor
 
 def test_risk_of_bias_uses_the_tool_for_the_design_and_its_overall_rule(review, study, extractors):
     first, _ = extractors
-    extraction = services.start_extraction(study=study, extractor=first)
+    extraction = services.start_extraction(study=study, user=first)
     answer(extraction, first, {"study.design": "rct"})
     tool = services.tool_for(extraction)
     assert tool.key == "rob2"
@@ -282,7 +282,7 @@ def test_risk_of_bias_uses_the_tool_for_the_design_and_its_overall_rule(review, 
 
 def test_animal_studies_are_judged_with_syrcle(review, study, extractors):
     first, _ = extractors
-    extraction = services.start_extraction(study=study, extractor=first)
+    extraction = services.start_extraction(study=study, user=first)
     answer(extraction, first, {"study.design": "animal"})
 
     assert services.tool_for(extraction).key == "syrcle"
@@ -291,7 +291,7 @@ def test_animal_studies_are_judged_with_syrcle(review, study, extractors):
 def test_a_case_series_is_appraised_on_its_form_page(client, review, study, extractors):
     """Case series (common in the PRP literature) get their own appraisal on the form."""
     first, _ = extractors
-    extraction = services.start_extraction(study=study, extractor=first)
+    extraction = services.start_extraction(study=study, user=first)
     answer(extraction, first, {"study.design": "case_series"})
     client.force_login(first)
     page = client.get(reverse("extraction:extract", args=[review.slug, extraction.pk]))
@@ -315,7 +315,7 @@ def test_a_new_template_version_keeps_every_answer_and_says_what_changed(
     config.template = own
     config.save()
     first, _ = extractors
-    extraction = services.start_extraction(study=study, extractor=first)
+    extraction = services.start_extraction(study=study, user=first)
     answer(extraction, first, {"study.sample_size": "24", "study.country": "Italy"})
 
     definition = own.current.definition
@@ -382,7 +382,7 @@ def test_a_study_keeps_its_form_when_the_lead_chooses_another_template(
     meanwhile applies to the studies nobody has begun, and the lead is told so."""
     first, second = extractors
     builtin = services.config_for(review).template
-    started = services.start_extraction(study=study, extractor=first)
+    started = services.start_extraction(study=study, user=first)
     own = services.create_template(review=review, name="Our form", user=lead, copy_of=builtin)
     client.force_login(lead)
     response = client.post(
@@ -399,7 +399,7 @@ def test_a_study_keeps_its_form_when_the_lead_chooses_another_template(
         {"template": str(own)},
     )
 
-    partner = services.start_extraction(study=study, extractor=second)
+    partner = services.start_extraction(study=study, user=second)
     assert partner.template_version == started.template_version
     for extraction in (started, partner):
         extraction.values = {"study.design": "animal", "study.subject": "animal"}
@@ -410,7 +410,7 @@ def test_a_study_keeps_its_form_when_the_lead_chooses_another_template(
 
     record = include_at_full_text(review, "PRP after spinal cord injury")
     services.sync_studies(review=review)
-    later = services.start_extraction(study=Study.objects.get(record=record), extractor=first)
+    later = services.start_extraction(study=Study.objects.get(record=record), user=first)
     assert later.template_version.template == own
 
 
@@ -442,7 +442,7 @@ def test_odd_row_posts_get_a_message_and_change_nothing(client, review, study, e
     """Row numbers that are not numbers, and fields that are not tables, are refused with a
     message; a plain answer is never treated as a list of rows."""
     first, _ = extractors
-    extraction = services.start_extraction(study=study, extractor=first)
+    extraction = services.start_extraction(study=study, user=first)
     answer(extraction, first, {"study.country": "Spain", "study.sample_size": "24"})
     client.force_login(first)
     rows = reverse("extraction:rows", args=[review.slug, extraction.pk])
@@ -488,7 +488,7 @@ def test_taking_an_unknown_column_or_an_odd_row_is_refused(client, review, lead,
 
 def test_clearing_a_risk_of_bias_judgement_takes_back_complete(study, extractors):
     first, _ = extractors
-    extraction = services.start_extraction(study=study, extractor=first)
+    extraction = services.start_extraction(study=study, user=first)
     answer(extraction, first, ANIMAL_STUDY)
     judged = {d.key: "low" for d in services.tool_for(extraction).domains}
     services.save_risk_of_bias(
@@ -539,7 +539,7 @@ def test_a_reopened_consensus_moves_to_the_current_form(review, lead, study, ext
 
 def test_an_extractor_whose_role_was_removed_can_no_longer_edit(client, review, study, extractors):
     first, _ = extractors
-    extraction = services.start_extraction(study=study, extractor=first)
+    extraction = services.start_extraction(study=study, user=first)
     Membership.objects.filter(review=review, user=first).update(
         is_extractor=False, is_reviewer=True
     )

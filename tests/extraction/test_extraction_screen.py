@@ -50,7 +50,7 @@ SALINE_TNF = row("CCI + saline", "tnfa", 30.2)
 
 
 def extract(study, user, rows, values=ANIMAL_STUDY):
-    extraction = services.start_extraction(study=study, extractor=user)
+    extraction = services.start_extraction(study=study, user=user)
     for path, raw in values.items():
         services.save_value(extraction=extraction, path=path, raw=raw, user=user)
     for cells in rows:
@@ -184,7 +184,7 @@ def test_agreement_labels_a_table_column_with_its_table(review, study, extractor
 
 def test_the_overall_risk_of_bias_reads_some_concerns(client, review, study, extractors):
     first, _ = extractors
-    extraction = services.start_extraction(study=study, extractor=first)
+    extraction = services.start_extraction(study=study, user=first)
     services.save_value(extraction=extraction, path="study.design", raw="rct", user=first)
     extraction.refresh_from_db()
     tool = services.tool_for(extraction)
@@ -208,7 +208,7 @@ def test_the_comparison_shows_each_extractors_overall_judgement(
     client, review, lead, study, extractors
 ):
     for person, worst in zip(extractors, ("some_concerns", "high"), strict=True):
-        extraction = services.start_extraction(study=study, extractor=person)
+        extraction = services.start_extraction(study=study, user=person)
         services.save_value(extraction=extraction, path="study.design", raw="rct", user=person)
         extraction.refresh_from_db()
         tool = services.tool_for(extraction)
@@ -240,7 +240,7 @@ def test_each_autosave_sends_the_updated_list_of_what_is_still_missing(
     client, review, study, extractors
 ):
     first, _ = extractors
-    extraction = services.start_extraction(study=study, extractor=first)
+    extraction = services.start_extraction(study=study, user=first)
     client.force_login(first)
     page = client.get(reverse("extraction:extract", args=[review.slug, extraction.pk])).text
     assert "Design is required." in page
@@ -255,7 +255,7 @@ def test_each_autosave_sends_the_updated_list_of_what_is_still_missing(
 
 def test_a_refused_value_says_the_saved_answer_is_kept(client, review, study, extractors):
     first, _ = extractors
-    extraction = services.start_extraction(study=study, extractor=first)
+    extraction = services.start_extraction(study=study, user=first)
     services.save_value(extraction=extraction, path="study.sample_size", raw="24", user=first)
     client.force_login(first)
 
@@ -269,7 +269,7 @@ def test_a_refused_value_says_the_saved_answer_is_kept(client, review, study, ex
 
 def test_adding_a_row_with_htmx_sends_back_the_table_alone(client, review, study, extractors):
     first, _ = extractors
-    extraction = services.start_extraction(study=study, extractor=first)
+    extraction = services.start_extraction(study=study, user=first)
     client.force_login(first)
     url = reverse("extraction:rows", args=[review.slug, extraction.pk])
 
@@ -292,7 +292,7 @@ def test_adding_a_row_with_htmx_sends_back_the_table_alone(client, review, study
 
 def test_a_refused_row_change_is_said_inside_the_table(client, review, study, extractors):
     first, _ = extractors
-    extraction = services.start_extraction(study=study, extractor=first)
+    extraction = services.start_extraction(study=study, user=first)
     client.force_login(first)
     url = reverse("extraction:rows", args=[review.slug, extraction.pk])
 
@@ -303,7 +303,7 @@ def test_a_refused_row_change_is_said_inside_the_table(client, review, study, ex
 
 def test_the_key_columns_come_first_and_stay_in_view(client, review, study, extractors):
     first, _ = extractors
-    extraction = services.start_extraction(study=study, extractor=first)
+    extraction = services.start_extraction(study=study, user=first)
     services.add_row(extraction=extraction, path=TABLE, user=first)
     client.force_login(first)
 
@@ -329,7 +329,7 @@ def test_the_key_columns_come_first_and_stay_in_view(client, review, study, extr
 
 def test_a_conditional_star_shows_only_while_its_condition_holds(client, review, study, extractors):
     first, _ = extractors
-    extraction = services.start_extraction(study=study, extractor=first)
+    extraction = services.start_extraction(study=study, user=first)
     client.force_login(first)
     url = reverse("extraction:extract", args=[review.slug, extraction.pk])
 

@@ -51,7 +51,7 @@ def decide(review, title, stage, verdict, people, reason=""):
     record = by_title(review, title)
     for person in people:
         screening.record_decision(
-            record=record, reviewer=person, stage=stage, verdict=verdict, reason=reason
+            record=record, user=person, stage=stage, verdict=verdict, reason=reason
         )
 
 
@@ -277,7 +277,7 @@ def test_a_scripted_review_keeps_every_prisma_box_exact_at_every_step(
     )
 
     # the lead stops by the stopping rule: records nobody screened are left unscreened
-    screening.stop_screening(review=review, stage=TA, lead=lead, note="Rule met")
+    screening.stop_screening(review=review, stage=TA, user=lead, note="Rule met")
     counts = check(review)
     assert counts.not_screened_after_stopping == 2 and counts.awaiting_screening == 1
     assert "stopped" in counts.screening_stop
@@ -330,7 +330,7 @@ def test_a_scripted_review_keeps_every_prisma_box_exact_at_every_step(
     )
     counts = check(review)
     assert counts.not_screened_after_stopping == 4
-    screening.resume_screening(review=review, stage=TA, lead=lead)
+    screening.resume_screening(review=review, stage=TA, user=lead)
     counts = check(review)
     assert (counts.not_screened_after_stopping, counts.awaiting_screening) == (0, 4)
     decide(review, UPDATE[0][0], TA, "include", pair)

@@ -54,7 +54,7 @@ def at_full_text(review, reviewer, second_reviewer):
     )
     for record in Record.objects.filter(review=review):
         for person in (reviewer, second_reviewer):
-            screening.record_decision(record=record, reviewer=person, stage=TA, verdict="include")
+            screening.record_decision(record=record, user=person, stage=TA, verdict="include")
     return review
 
 
@@ -65,7 +65,7 @@ def record(review, title) -> Record:
 def include(review, title, people):
     for person in people:
         screening.record_decision(
-            record=record(review, title), reviewer=person, stage=FT, verdict="include"
+            record=record(review, title), user=person, stage=FT, verdict="include"
         )
 
 
@@ -162,7 +162,7 @@ def test_two_included_reports_of_one_study_are_extracted_once_with_both_pdfs(
     assert study.record == trial and [r.pk for r in study.reports] == [trial.pk, abstract.pk]
     extractor = make_user("extractor")
     add_member(review, extractor, Membership.Role.EXTRACTOR)
-    extraction = services.start_extraction(study=study, extractor=extractor)
+    extraction = services.start_extraction(study=study, user=extractor)
     client.force_login(extractor)
     page = client.get(reverse("extraction:extract", args=[review.slug, extraction.pk])).text
     for rec in (trial, abstract):
@@ -186,7 +186,7 @@ def test_unlinking_the_first_report_keeps_the_study_and_its_extractions_on_the_n
     services.sync_studies(review=review)
     extractor = make_user("extractor")
     add_member(review, extractor, Membership.Role.EXTRACTOR)
-    services.start_extraction(study=Study.objects.get(review=review), extractor=extractor)
+    services.start_extraction(study=Study.objects.get(review=review), user=extractor)
 
     studies.unlink_report(record=trial, user=lead)
     services.sync_studies(review=review)
@@ -209,7 +209,7 @@ def test_a_study_with_its_own_extraction_cannot_become_another_studys_report(
     extractor = make_user("extractor")
     add_member(review, extractor, Membership.Role.EXTRACTOR)
     abstract = record(review, ABSTRACT)
-    services.start_extraction(study=Study.objects.get(record=abstract), extractor=extractor)
+    services.start_extraction(study=Study.objects.get(record=abstract), user=extractor)
 
     with pytest.raises(Exception, match="is a study with extractions of its own"):
         studies.link_report(record=abstract, to=record(review, TRIAL), user=lead)
@@ -269,9 +269,7 @@ def test_a_lead_marks_an_import_as_the_previous_versions_studies(
     assert "Total studies included in review 1" in reports
     # a screened batch cannot become the previous version
     new, _ = core.import_records(review=review, data=ris([(OTHER, "New.")]), file_name="new.ris")
-    screening.record_decision(
-        record=new.records.get(), reviewer=reviewer, stage=TA, verdict="include"
-    )
+    screening.record_decision(record=new.records.get(), user=reviewer, stage=TA, verdict="include")
     page = client.post(
         reverse("reviewmgr:batch_version", args=[review.slug, new.pk]),
         {"version_role": "previous"},

@@ -9,7 +9,7 @@ SETUP = """
 from reviewmgr import services
 from reviewmgr.models import User
 lead = User.objects.create_user("lead", password="a-long-test-password")
-review = services.create_review(title="Queue review", slug="queue-review", created_by=lead)
+review = services.create_review(title="Queue review", slug="queue-review", user=lead)
 out["review"] = review.pk
 """
 
@@ -25,7 +25,7 @@ review = Review.objects.get(slug="queue-review")
 with transaction.atomic():
     batch = services.queue_import(
         review=review, data=Path({str(path)!r}).read_bytes(), file_name={file_name!r},
-        created_by=User.objects.get(username="lead"), provenance=services.Provenance(),
+        user=User.objects.get(username="lead"), provenance=services.Provenance(),
     )
 out["batch"] = batch.pk
 """

@@ -70,7 +70,7 @@ def records(review):
 
 def test_a_screening_decision_is_logged_with_its_reviewer_and_verdict(review, records, reviewer):
     screening_services.record_decision(
-        record=records[0], reviewer=reviewer, stage=TA, verdict=Verdict.INCLUDE, note="PRP, rats"
+        record=records[0], user=reviewer, stage=TA, verdict=Verdict.INCLUDE, note="PRP, rats"
     )
 
     event = only_event(review)
@@ -86,11 +86,9 @@ def test_a_screening_decision_is_logged_with_its_reviewer_and_verdict(review, re
 
 def test_a_changed_decision_logs_what_it_was_and_what_it_became(review, records, reviewer):
     record = records[0]
+    screening_services.record_decision(record=record, user=reviewer, stage=TA, verdict="include")
     screening_services.record_decision(
-        record=record, reviewer=reviewer, stage=TA, verdict="include"
-    )
-    screening_services.record_decision(
-        record=record, reviewer=reviewer, stage=TA, verdict="exclude", reason="Wrong population"
+        record=record, user=reviewer, stage=TA, verdict="exclude", reason="Wrong population"
     )
 
     event = logged(review, Action.DECISION_CHANGED)[0]
@@ -103,7 +101,7 @@ def test_a_changed_decision_logs_what_it_was_and_what_it_became(review, records,
 
 def test_undoing_a_decision_logs_the_decision_that_went(review, records, reviewer):
     record = records[0]
-    screening_services.record_decision(record=record, reviewer=reviewer, stage=TA, verdict="maybe")
+    screening_services.record_decision(record=record, user=reviewer, stage=TA, verdict="maybe")
     screening_services.withdraw_decision(record=record, reviewer=reviewer, stage=TA)
 
     event = logged(review)[-1]
@@ -117,10 +115,8 @@ def test_a_lead_withdrawing_a_reviewers_decision_is_logged_as_the_leads_act(
     review, records, lead, reviewer
 ):
     record = records[0]
-    screening_services.record_decision(
-        record=record, reviewer=reviewer, stage=TA, verdict="include"
-    )
-    screening_services.withdraw_decision(record=record, reviewer=reviewer, stage=TA, by=lead)
+    screening_services.record_decision(record=record, user=reviewer, stage=TA, verdict="include")
+    screening_services.withdraw_decision(record=record, reviewer=reviewer, stage=TA, user=lead)
 
     event = logged(review)[-1]
     assert event.action == Action.DECISION_WITHDRAWN
@@ -132,7 +128,7 @@ def test_a_lead_withdrawing_a_reviewers_decision_is_logged_as_the_leads_act(
 def test_a_refused_decision_leaves_no_event(review, records, reviewer):
     with pytest.raises(ValidationError):
         screening_services.record_decision(
-            record=records[0], reviewer=reviewer, stage=TA, verdict="exclude", reason="Made up"
+            record=records[0], user=reviewer, stage=TA, verdict="exclude", reason="Made up"
         )
     screening_services.withdraw_decision(record=records[0], reviewer=reviewer, stage=TA)
 
@@ -142,7 +138,7 @@ def test_a_refused_decision_leaves_no_event(review, records, reviewer):
 def test_an_event_is_rolled_back_with_the_change_it_records(review, records, reviewer):
     with pytest.raises(RuntimeError), transaction.atomic():
         screening_services.record_decision(
-            record=records[0], reviewer=reviewer, stage=TA, verdict="include"
+            record=records[0], user=reviewer, stage=TA, verdict="include"
         )
         raise RuntimeError("the request failed after the decision")
 
@@ -154,14 +150,12 @@ def test_resolving_a_conflict_logs_the_status_before_and_the_outcome_after(
     review, records, lead, reviewer, second_reviewer
 ):
     record = records[0]
+    screening_services.record_decision(record=record, user=reviewer, stage=TA, verdict="include")
     screening_services.record_decision(
-        record=record, reviewer=reviewer, stage=TA, verdict="include"
-    )
-    screening_services.record_decision(
-        record=record, reviewer=second_reviewer, stage=TA, verdict="exclude", reason="Language"
+        record=record, user=second_reviewer, stage=TA, verdict="exclude", reason="Language"
     )
     screening_services.resolve_record(
-        record=record, lead=lead, stage=TA, verdict="include", note="Translated"
+        record=record, user=lead, stage=TA, verdict="include", note="Translated"
     )
 
     event = logged(review, Action.RESOLVED)[0]
@@ -173,7 +167,7 @@ def test_resolving_a_conflict_logs_the_status_before_and_the_outcome_after(
 
 
 def test_adding_a_reviewer_logs_how_many_decisions_the_record_needs(review, records, lead):
-    screening_services.add_reviewer(record=records[0], lead=lead, stage=TA)
+    screening_services.add_reviewer(record=records[0], user=lead, stage=TA)
 
     event = only_event(review)
     assert event.action == Action.REVIEWER_ADDED
@@ -181,10 +175,10 @@ def test_adding_a_reviewer_logs_how_many_decisions_the_record_needs(review, reco
 
 
 def test_stopping_and_resuming_are_logged_and_a_refused_stop_is_not(review, records, lead):
-    screening_services.stop_screening(review=review, stage=TA, lead=lead, note="Enough")
+    screening_services.stop_screening(review=review, stage=TA, user=lead, note="Enough")
     with pytest.raises(ValidationError):
-        screening_services.stop_screening(review=review, stage=TA, lead=lead)
-    screening_services.resume_screening(review=review, stage=TA, lead=lead, note="New search")
+        screening_services.stop_screening(review=review, stage=TA, user=lead)
+    screening_services.resume_screening(review=review, stage=TA, user=lead, note="New search")
 
     stopped, resumed = logged(review)
     assert (stopped.action, resumed.action) == (Action.SCREENING_STOPPED, Action.SCREENING_RESUMED)
@@ -227,9 +221,9 @@ def test_screening_settings_log_only_the_settings_that_changed(client, review, l
 
 
 def test_an_import_logs_its_outcome_with_counts_and_automatic_merges_as_reviewmgr(review, lead):
-    services.import_records(review=review, data=RIS.encode(), file_name="a.ris", created_by=lead)
+    services.import_records(review=review, data=RIS.encode(), file_name="a.ris", user=lead)
     batch, _ = services.import_records(
-        review=review, data=RIS.encode(), file_name="b.ris", created_by=lead
+        review=review, data=RIS.encode(), file_name="b.ris", user=lead
     )
 
     done = logged(review, Action.IMPORT_DONE)
@@ -249,7 +243,7 @@ def test_an_import_logs_its_outcome_with_counts_and_automatic_merges_as_reviewmg
 def test_a_file_that_cannot_be_imported_logs_nothing(review, lead):
     with pytest.raises(ImportFileError):
         services.import_records(
-            review=review, data=BROKEN_RIS.encode(), file_name="x.ris", created_by=lead
+            review=review, data=BROKEN_RIS.encode(), file_name="x.ris", user=lead
         )
 
     assert logged(review) == []
@@ -391,7 +385,7 @@ def test_members_added_changed_and_removed_are_logged(client, review, lead):
 
 def test_removing_the_last_lead_is_refused_and_leaves_no_event(review, lead):
     with pytest.raises(ValidationError):
-        services.remove_member(membership=review.memberships.get(user=lead), by=lead)
+        services.remove_member(membership=review.memberships.get(user=lead), user=lead)
 
     assert logged(review) == []
 
@@ -444,7 +438,7 @@ def test_a_template_and_its_new_version_are_logged(review, lead):
 
 def test_each_extraction_value_edit_is_logged_with_before_and_after(review, study, extractors):
     first, _ = extractors
-    extraction = extraction_services.start_extraction(study=study, extractor=first)
+    extraction = extraction_services.start_extraction(study=study, user=first)
 
     answer(extraction, first, {"study.sample_size": "24"})
     answer(extraction, first, {"study.sample_size": "26"})
@@ -470,7 +464,7 @@ def test_each_extraction_value_edit_is_logged_with_before_and_after(review, stud
 
 def test_a_bad_value_is_refused_and_leaves_no_event(review, study, extractors):
     first, _ = extractors
-    extraction = extraction_services.start_extraction(study=study, extractor=first)
+    extraction = extraction_services.start_extraction(study=study, user=first)
 
     with pytest.raises(ValueProblem, match="whole number"):
         answer(extraction, first, {"study.sample_size": "24.5"})
@@ -482,8 +476,8 @@ def test_consensus_start_values_finalising_and_reopening_are_logged(
     review, lead, study, extractors
 ):
     first, second = extractors
-    a = extraction_services.start_extraction(study=study, extractor=first)
-    b = extraction_services.start_extraction(study=study, extractor=second)
+    a = extraction_services.start_extraction(study=study, user=first)
+    b = extraction_services.start_extraction(study=study, user=second)
     answer(a, first, {**ANIMAL_STUDY, "study.sample_size": "24"})
     answer(b, second, {**ANIMAL_STUDY, "study.sample_size": "20"})
     extraction_services.mark_complete(extraction=a)
@@ -513,7 +507,7 @@ def test_consensus_start_values_finalising_and_reopening_are_logged(
 
 def test_risk_of_bias_saves_log_the_judgements_that_changed(review, study, extractors):
     first, _ = extractors
-    extraction = extraction_services.start_extraction(study=study, extractor=first)
+    extraction = extraction_services.start_extraction(study=study, user=first)
     answer(extraction, first, {"study.design": "rct"})
     tool = extraction_services.tool_for(extraction)
     all_low = {d.key: "low" for d in tool.domains}
@@ -546,7 +540,7 @@ def test_risk_of_bias_saves_log_the_judgements_that_changed(review, study, extra
 
 def test_events_cannot_be_changed_or_deleted_but_go_with_their_review(review, records, reviewer):
     screening_services.record_decision(
-        record=records[0], reviewer=reviewer, stage=TA, verdict="include"
+        record=records[0], user=reviewer, stage=TA, verdict="include"
     )
     event = only_event(review)
     event.summary = "Nothing happened."
@@ -617,7 +611,7 @@ def test_a_reviewer_cannot_read_decisions_through_the_log_in_blind_mode(
     config.blind = True
     config.save()
     screening_services.record_decision(
-        record=records[0], reviewer=second_reviewer, stage=TA, verdict="exclude"
+        record=records[0], user=second_reviewer, stage=TA, verdict="exclude"
     )
     client.force_login(reviewer)
 
@@ -629,11 +623,9 @@ def test_the_page_lists_events_newest_first_with_only_the_changed_values(
     client, review, records, lead, reviewer
 ):
     record = records[0]
+    screening_services.record_decision(record=record, user=reviewer, stage=TA, verdict="include")
     screening_services.record_decision(
-        record=record, reviewer=reviewer, stage=TA, verdict="include"
-    )
-    screening_services.record_decision(
-        record=record, reviewer=reviewer, stage=TA, verdict="exclude", reason="Language"
+        record=record, user=reviewer, stage=TA, verdict="exclude", reason="Language"
     )
     client.force_login(lead)
 

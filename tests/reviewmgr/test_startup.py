@@ -148,7 +148,7 @@ def test_a_web_process_serving_screening_pages_loads_no_heavy_library():
         verdict = "include" if number % 3 == 0 else "exclude"
         for who in (reviewer, second):
             screening_services.record_decision(
-                record=record, reviewer=who, stage=Stage.TITLE_ABSTRACT, verdict=verdict
+                record=record, user=who, stage=Stage.TITLE_ABSTRACT, verdict=verdict
             )
 
     outcome = run_python(

@@ -48,7 +48,7 @@ def titles(review, reviewer, n=None):
 def decide(review, title, reviewer, verdict, stage=TA, **kwargs):
     record = review.records.get(title=title)
     return services.record_decision(
-        record=record, reviewer=reviewer, stage=stage, verdict=verdict, **kwargs
+        record=record, user=reviewer, stage=stage, verdict=verdict, **kwargs
     )
 
 
@@ -139,13 +139,13 @@ def test_a_reviewer_gives_up_their_place_on_deciding_and_gets_it_back_on_undo(
         return set(places.values_list("reviewer_id", flat=True))
 
     assert {reviewer.pk, second_reviewer.pk} <= placed()  # (the lead screens too)
-    services.record_decision(record=record, reviewer=reviewer, stage=TA, verdict="include")
+    services.record_decision(record=record, user=reviewer, stage=TA, verdict="include")
     assert reviewer.pk not in placed()
     assert second_reviewer.pk in placed()
     services.withdraw_decision(record=record, reviewer=reviewer, stage=TA)
     assert {reviewer.pk, second_reviewer.pk} <= placed()
-    services.record_decision(record=record, reviewer=reviewer, stage=TA, verdict="include")
-    services.record_decision(record=record, reviewer=second_reviewer, stage=TA, verdict="include")
+    services.record_decision(record=record, user=reviewer, stage=TA, verdict="include")
+    services.record_decision(record=record, user=second_reviewer, stage=TA, verdict="include")
     assert places.count() == 0  # settled: in nobody's queue
 
 
@@ -178,13 +178,11 @@ def test_a_decision_locks_once_another_reviewer_has_decided_whatever_they_said(
     records, reviewer, second_reviewer, other_verdict
 ):
     record = records[0]
-    services.record_decision(record=record, reviewer=reviewer, stage=TA, verdict="include")
-    services.record_decision(record=record, reviewer=reviewer, stage=TA, verdict="maybe")
-    services.record_decision(
-        record=record, reviewer=second_reviewer, stage=TA, verdict=other_verdict
-    )
+    services.record_decision(record=record, user=reviewer, stage=TA, verdict="include")
+    services.record_decision(record=record, user=reviewer, stage=TA, verdict="maybe")
+    services.record_decision(record=record, user=second_reviewer, stage=TA, verdict=other_verdict)
     with pytest.raises(ValidationError) as change:
-        services.record_decision(record=record, reviewer=reviewer, stage=TA, verdict="include")
+        services.record_decision(record=record, user=reviewer, stage=TA, verdict="include")
     with pytest.raises(ValidationError) as undo:
         services.withdraw_decision(record=record, reviewer=reviewer, stage=TA)
     assert change.value.code == undo.value.code == "locked"
@@ -196,13 +194,13 @@ def test_a_lead_reopens_a_locked_record_and_the_reviewer_decides_again(
     client, review, records, reviewer, second_reviewer, lead
 ):
     record = records[0]
-    mine = services.record_decision(record=record, reviewer=reviewer, stage=TA, verdict="exclude")
-    services.record_decision(record=record, reviewer=second_reviewer, stage=TA, verdict="include")
+    mine = services.record_decision(record=record, user=reviewer, stage=TA, verdict="exclude")
+    services.record_decision(record=record, user=second_reviewer, stage=TA, verdict="include")
     client.force_login(lead)
     client.post(
         reverse("screening:withdraw", args=[review.slug, TA, record.pk]), {"decision": mine.pk}
     )
-    services.record_decision(record=record, reviewer=reviewer, stage=TA, verdict="include")
+    services.record_decision(record=record, user=reviewer, stage=TA, verdict="include")
     assert RecordScreening.objects.get(record=record, stage=TA).outcome == "include"
 
 
@@ -210,11 +208,11 @@ def test_a_refused_change_or_undo_is_a_clear_message_on_the_page(
     client, review, records, reviewer, second_reviewer
 ):
     record = records[0]
-    services.record_decision(record=record, reviewer=reviewer, stage=TA, verdict="include")
+    services.record_decision(record=record, user=reviewer, stage=TA, verdict="include")
     client.force_login(reviewer)
     page = client.get(reverse("screening:screen_record", args=[review.slug, TA, record.pk]))
     assert "until another reviewer has decided this record" in page.content.decode()
-    services.record_decision(record=record, reviewer=second_reviewer, stage=TA, verdict="exclude")
+    services.record_decision(record=record, user=second_reviewer, stage=TA, verdict="exclude")
 
     decide_url = reverse("screening:decide", args=[review.slug, TA, record.pk])
     for headers in ({}, {"HX-Request": "true"}):
@@ -235,7 +233,7 @@ def test_the_end_of_a_stage_unblinds_it_and_new_records_make_it_blind_again(
 ):
     for record in records:
         for person in (reviewer, second_reviewer):
-            services.record_decision(record=record, reviewer=person, stage=TA, verdict="exclude")
+            services.record_decision(record=record, user=person, stage=TA, verdict="exclude")
     assert Unblinding.objects.filter(review=review, stage=TA).exists()
     ended = review.audit_events.get(action="screening.unblinded")
     assert "Title and abstract screening ended" in ended.summary
@@ -250,11 +248,11 @@ def test_a_conflict_keeps_the_stage_blind_until_the_lead_resolves_it(
     review, records, reviewer, second_reviewer, lead
 ):
     for record in records:
-        services.record_decision(record=record, reviewer=reviewer, stage=TA, verdict="exclude")
-        services.record_decision(record=record, reviewer=second_reviewer, stage=TA, verdict="maybe")
+        services.record_decision(record=record, user=reviewer, stage=TA, verdict="exclude")
+        services.record_decision(record=record, user=second_reviewer, stage=TA, verdict="maybe")
     assert not Unblinding.objects.exists()
     for record in records:
-        services.resolve_record(record=record, lead=lead, stage=TA, verdict="exclude")
+        services.resolve_record(record=record, user=lead, stage=TA, verdict="exclude")
     assert Unblinding.objects.filter(review=review, stage=TA).exists()
 
 
@@ -273,10 +271,8 @@ def test_switching_blind_mode_off_is_logged_as_unblinding(review, lead):
 def test_a_blind_reviewer_gets_no_prisma_counts_and_the_lead_does(
     client, review, records, reviewer, second_reviewer, lead
 ):
-    services.record_decision(record=records[0], reviewer=reviewer, stage=TA, verdict="exclude")
-    services.record_decision(
-        record=records[0], reviewer=second_reviewer, stage=TA, verdict="exclude"
-    )
+    services.record_decision(record=records[0], user=reviewer, stage=TA, verdict="exclude")
+    services.record_decision(record=records[0], user=second_reviewer, stage=TA, verdict="exclude")
     client.force_login(reviewer)
     page = client.get(reverse("extraction:reports", args=[review.slug])).content.decode()
     assert "Records excluded" not in page
@@ -293,7 +289,7 @@ def test_my_decisions_show_no_record_status_while_blind(
     client, review, records, reviewer, second_reviewer
 ):
     for person, verdict in ((reviewer, "include"), (second_reviewer, "exclude")):
-        services.record_decision(record=records[0], reviewer=person, stage=TA, verdict=verdict)
+        services.record_decision(record=records[0], user=person, stage=TA, verdict=verdict)
     client.force_login(reviewer)
     page = client.get(reverse("screening:mine", args=[review.slug, TA])).content.decode()
     assert "Record status" not in page
@@ -309,7 +305,7 @@ def at_full_text(review, records, reviewer, second_reviewer):
     config.exclusion_reasons = ["Wrong population", "Wrong outcomes"]
     config.save()
     for person in (reviewer, second_reviewer):
-        services.record_decision(record=records[0], reviewer=person, stage=TA, verdict="include")
+        services.record_decision(record=records[0], user=person, stage=TA, verdict="include")
     return records[0]
 
 
@@ -318,20 +314,20 @@ def test_two_exclusions_for_different_reasons_are_a_conflict_at_full_text(
 ):
     record = at_full_text
     services.record_decision(
-        record=record, reviewer=reviewer, stage=FT, verdict="exclude", reason="Wrong population"
+        record=record, user=reviewer, stage=FT, verdict="exclude", reason="Wrong population"
     )
     services.record_decision(
         record=record,
-        reviewer=second_reviewer,
+        user=second_reviewer,
         stage=FT,
         verdict="exclude",
         reason="Wrong outcomes",
     )
     assert RecordScreening.objects.get(record=record, stage=FT).status == "conflict"
     with pytest.raises(ValidationError, match="reason"):
-        services.resolve_record(record=record, lead=lead, stage=FT, verdict=Verdict.EXCLUDE)
+        services.resolve_record(record=record, user=lead, stage=FT, verdict=Verdict.EXCLUDE)
     services.resolve_record(
-        record=record, lead=lead, stage=FT, verdict=Verdict.EXCLUDE, reason="Wrong outcomes"
+        record=record, user=lead, stage=FT, verdict=Verdict.EXCLUDE, reason="Wrong outcomes"
     )
     assert reporting.full_text_reasons(review) == {record.pk: "Wrong outcomes"}
     assert reporting.prisma_counts(review).excluded_reasons == (("Wrong outcomes", 1),)
@@ -343,7 +339,7 @@ def test_two_exclusions_for_the_same_reason_agree_at_full_text(
     for person in (reviewer, second_reviewer):
         services.record_decision(
             record=at_full_text,
-            reviewer=person,
+            user=person,
             stage=FT,
             verdict="exclude",
             reason="Wrong outcomes",
@@ -357,7 +353,7 @@ def test_a_review_may_let_full_text_reasons_differ(review, at_full_text, reviewe
     services.update_screening_settings(review=review, user=None, full_text_reasons_must_agree=False)
     for person, reason in ((reviewer, "Wrong population"), (second_reviewer, "Wrong outcomes")):
         services.record_decision(
-            record=at_full_text, reviewer=person, stage=FT, verdict="exclude", reason=reason
+            record=at_full_text, user=person, stage=FT, verdict="exclude", reason=reason
         )
     assert RecordScreening.objects.get(record=at_full_text, stage=FT).status == "resolved"
     services.update_screening_settings(review=review, user=None, full_text_reasons_must_agree=True)
@@ -372,6 +368,6 @@ def test_title_and_abstract_exclusions_need_not_agree_on_a_reason(
     config.save()
     for person, reason in ((reviewer, "Wrong population"), (second_reviewer, "Wrong outcomes")):
         services.record_decision(
-            record=records[1], reviewer=person, stage=TA, verdict="exclude", reason=reason
+            record=records[1], user=person, stage=TA, verdict="exclude", reason=reason
         )
     assert RecordScreening.objects.get(record=records[1], stage=TA).status == "resolved"

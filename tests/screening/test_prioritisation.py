@@ -105,11 +105,11 @@ def test_the_queue_retrains_in_the_background_after_every_few_decisions(
 
     with django_capture_on_commit_callbacks(execute=True):
         for record in first:
-            services.record_decision(record=record, reviewer=reviewer, stage=TA, verdict="exclude")
+            services.record_decision(record=record, user=reviewer, stage=TA, verdict="exclude")
     assert not Ranking.objects.filter(review=mixed_review).exists()  # two decisions: not yet
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.record_decision(record=relevant, reviewer=reviewer, stage=TA, verdict="include")
+        services.record_decision(record=relevant, user=reviewer, stage=TA, verdict="include")
 
     assert Ranking.objects.filter(review=mixed_review).exists()
     # the five other relevant records now lead the reviewer's queue
@@ -127,8 +127,8 @@ def test_without_blind_mode_one_model_learns_from_the_whole_team(
 
     with django_capture_on_commit_callbacks(execute=True):
         for record in excluded:
-            services.record_decision(record=record, reviewer=reviewer, stage=TA, verdict="exclude")
-        services.record_decision(record=relevant, reviewer=reviewer, stage=TA, verdict="include")
+            services.record_decision(record=record, user=reviewer, stage=TA, verdict="exclude")
+        services.record_decision(record=relevant, user=reviewer, stage=TA, verdict="include")
 
     ranking = Ranking.objects.get(review=mixed_review)
     assert not ranking.cold_start
@@ -215,7 +215,7 @@ def test_decisions_do_not_retrain_when_prioritisation_is_off(
     record = mixed_review.records.first()
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.record_decision(record=record, reviewer=reviewer, stage=TA, verdict="exclude")
+        services.record_decision(record=record, user=reviewer, stage=TA, verdict="exclude")
 
     assert not Ranking.objects.filter(review=mixed_review).exists()
 
@@ -249,7 +249,7 @@ def screen_all_in_queue_order(review, reviewer, n):
     for _ in range(n):
         state = queue.next_record(review, reviewer, TA)
         verdict = Verdict.INCLUDE if is_relevant(state.record.title) else Verdict.EXCLUDE
-        services.record_decision(record=state.record, reviewer=reviewer, stage=TA, verdict=verdict)
+        services.record_decision(record=state.record, user=reviewer, stage=TA, verdict=verdict)
         queue.release_claim(TA, state.record_id, reviewer)
 
 
@@ -297,7 +297,7 @@ def test_stopping_is_logged_with_the_rule_its_parameters_and_the_estimate(
 ):
     screen_all_in_queue_order(mixed_review, reviewer, 4)
 
-    decision = services.stop_screening(review=mixed_review, stage=TA, lead=lead, note="Enough")
+    decision = services.stop_screening(review=mixed_review, stage=TA, user=lead, note="Enough")
 
     assert decision.kind == StoppingDecision.Kind.STOPPED
     assert "Callaghan" in decision.rule
@@ -320,19 +320,19 @@ def test_after_a_stop_only_records_with_one_decision_still_get_a_second(
             "record_id", flat=True
         )
     )
-    services.stop_screening(review=mixed_review, stage=TA, lead=lead, note="Enough found")
+    services.stop_screening(review=mixed_review, stage=TA, user=lead, note="Enough found")
 
     served = set()
     while (state := queue.next_record(mixed_review, second_reviewer, TA)) is not None:
         served.add(state.record_id)
         services.record_decision(
-            record=state.record, reviewer=second_reviewer, stage=TA, verdict="exclude"
+            record=state.record, user=second_reviewer, stage=TA, verdict="exclude"
         )
 
     assert served == half_done
     untouched = mixed_review.records.exclude(pk__in=half_done).first()
     with pytest.raises(ValidationError, match="stopped screening new records"):
-        services.record_decision(record=untouched, reviewer=reviewer, stage=TA, verdict="exclude")
+        services.record_decision(record=untouched, user=reviewer, stage=TA, verdict="exclude")
     # nothing was excluded by the product: the rest is still unscreened
     assert RecordScreening.objects.filter(
         review=mixed_review, decision_count=0, status=RecordScreening.Status.AWAITING
@@ -340,14 +340,14 @@ def test_after_a_stop_only_records_with_one_decision_still_get_a_second(
 
 
 def test_the_lead_can_resume_screening_after_a_stop(mixed_review, lead, reviewer):
-    services.stop_screening(review=mixed_review, stage=TA, lead=lead, note="Enough found")
-    services.resume_screening(review=mixed_review, stage=TA, lead=lead, note="New search")
+    services.stop_screening(review=mixed_review, stage=TA, user=lead, note="Enough found")
+    services.resume_screening(review=mixed_review, stage=TA, user=lead, note="New search")
 
     assert queue.next_record(mixed_review, reviewer, TA) is not None
     kinds = list(mixed_review.stopping_decisions.values_list("kind", flat=True))
     assert kinds == ["stopped", "resumed"]
     with pytest.raises(ValidationError, match="not stopped"):
-        services.resume_screening(review=mixed_review, stage=TA, lead=lead)
+        services.resume_screening(review=mixed_review, stage=TA, user=lead)
 
 
 def test_the_dashboard_shows_the_estimate_the_curve_and_the_stop_button_to_the_lead(

@@ -55,9 +55,7 @@ def busy(django_db_setup, django_db_blocker):
             deciders = [others[n % 4], others[(n + 1) % 4]] if n < 100 else [others[n % 4]]
             for colleague in deciders:
                 verdict = "exclude" if n < 100 else "include"
-                services.record_decision(
-                    record=record, reviewer=colleague, stage=TA, verdict=verdict
-                )
+                services.record_decision(record=record, user=colleague, stage=TA, verdict=verdict)
         prioritisation.rank_queue(review=review)
     yield review, reviewer, lead
     with django_db_blocker.unblock():

@@ -28,7 +28,7 @@ def shown_record_id(response) -> int | None:
 def to_full_text(records, *reviewers):
     for record in records:
         for user in reviewers:
-            services.record_decision(record=record, reviewer=user, stage=TA, verdict="include")
+            services.record_decision(record=record, user=user, stage=TA, verdict="include")
 
 
 # Next skips -------------------------------------------------------------------------------------
@@ -47,7 +47,7 @@ def test_next_skips_the_record_on_screen_and_it_comes_back_when_the_rest_is_done
 
     for record in records:
         if record.pk != first:
-            services.record_decision(record=record, reviewer=reviewer, stage=TA, verdict="exclude")
+            services.record_decision(record=record, user=reviewer, stage=TA, verdict="exclude")
     assert shown_record_id(client.get(screen_url(review))) == first
 
 
@@ -108,7 +108,7 @@ def test_deciding_a_report_not_retrieved_is_refused_with_a_message(
     services.save_full_text(record=records[0], user=reviewer, not_retrieved=True)
     with pytest.raises(ValidationError, match="could not be obtained"):
         services.record_decision(
-            record=records[0], reviewer=reviewer, stage=FT, verdict="exclude", reason="Language"
+            record=records[0], user=reviewer, stage=FT, verdict="exclude", reason="Language"
         )
 
     client.force_login(reviewer)
@@ -171,7 +171,7 @@ def test_a_stop_without_a_note_is_refused_with_a_message_and_nothing_is_logged(
     assert response.status_code == 200
     assert "Write a note for the log" in response.content.decode()
     with pytest.raises(ValidationError, match="Write a note"):
-        services.stop_screening(review=review, stage=TA, lead=lead, note=note)
+        services.stop_screening(review=review, stage=TA, user=lead, note=note)
     assert not StoppingDecision.objects.exists()
 
 
@@ -190,12 +190,10 @@ def test_a_stop_with_a_note_is_logged_and_resuming_needs_no_note(client, review,
 
 @pytest.fixture
 def resolved(review, records, reviewer, second_reviewer, lead):
-    services.record_decision(record=records[0], reviewer=reviewer, stage=TA, verdict="include")
-    services.record_decision(
-        record=records[0], reviewer=second_reviewer, stage=TA, verdict="exclude"
-    )
+    services.record_decision(record=records[0], user=reviewer, stage=TA, verdict="include")
+    services.record_decision(record=records[0], user=second_reviewer, stage=TA, verdict="exclude")
     services.resolve_record(
-        record=records[0], lead=lead, stage=TA, verdict="include", note="Population fits"
+        record=records[0], user=lead, stage=TA, verdict="include", note="Population fits"
     )
     return records[0]
 

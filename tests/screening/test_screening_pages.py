@@ -54,7 +54,7 @@ def test_a_reviewer_gets_only_records_that_still_need_their_decision(
     client, review, records, reviewer, second_reviewer
 ):
     for record in records[:2]:
-        services.record_decision(record=record, reviewer=reviewer, stage=TA, verdict="include")
+        services.record_decision(record=record, user=reviewer, stage=TA, verdict="include")
     client.force_login(reviewer)
     assert "PRP for knee osteoarthritis" in client.get(screen_url(review)).content.decode()
     client.force_login(second_reviewer)
@@ -67,21 +67,19 @@ def test_blind_mode_hides_the_other_decision_until_the_stage_ends(
     """Resolving one record does not unblind it (the issue's leak: "Resolved: Include" and
     the other's note showed at once); the end of the stage does, and the log says so."""
     services.record_decision(
-        record=records[0], reviewer=reviewer, stage=TA, verdict="exclude", note="SECRET-NOTE"
+        record=records[0], user=reviewer, stage=TA, verdict="exclude", note="SECRET-NOTE"
     )
-    services.record_decision(
-        record=records[0], reviewer=second_reviewer, stage=TA, verdict="include"
-    )
+    services.record_decision(record=records[0], user=second_reviewer, stage=TA, verdict="include")
     client.force_login(second_reviewer)
     assert "SECRET-NOTE" not in client.get(screen_url(review, record=records[0])).content.decode()
-    services.resolve_record(record=records[0], lead=lead, stage=TA, verdict="include")
+    services.resolve_record(record=records[0], user=lead, stage=TA, verdict="include")
     page = client.get(screen_url(review, record=records[0])).content.decode()
     assert "SECRET-NOTE" not in page
     assert "Resolved" not in page
 
     for record in records[1:]:
         for person in (reviewer, second_reviewer):
-            services.record_decision(record=record, reviewer=person, stage=TA, verdict="exclude")
+            services.record_decision(record=record, user=person, stage=TA, verdict="exclude")
 
     page = client.get(screen_url(review, record=records[0])).content.decode()
     assert "SECRET-NOTE" in page
@@ -91,7 +89,7 @@ def test_blind_mode_hides_the_other_decision_until_the_stage_ends(
 
 def test_blind_mode_holds_in_my_decisions_list(client, review, records, reviewer, second_reviewer):
     services.record_decision(
-        record=records[0], reviewer=reviewer, stage=TA, verdict="exclude", note="ONLY-MINE"
+        record=records[0], user=reviewer, stage=TA, verdict="exclude", note="ONLY-MINE"
     )
     client.force_login(second_reviewer)
     page = client.get(reverse("screening:mine", args=[review.slug, TA])).content.decode()
@@ -109,10 +107,8 @@ def test_undo_withdraws_my_last_decision_and_shows_its_record(client, review, re
 def test_a_refused_decision_says_why_on_the_screen(
     client, review, records, reviewer, second_reviewer
 ):
-    services.record_decision(record=records[0], reviewer=reviewer, stage=TA, verdict="include")
-    services.record_decision(
-        record=records[0], reviewer=second_reviewer, stage=TA, verdict="include"
-    )
+    services.record_decision(record=records[0], user=reviewer, stage=TA, verdict="include")
+    services.record_decision(record=records[0], user=second_reviewer, stage=TA, verdict="include")
     client.force_login(reviewer)
     response = client.post(decide_url(review, records[0], FT), {"verdict": "exclude"})
     assert response.status_code == 200
@@ -121,9 +117,9 @@ def test_a_refused_decision_says_why_on_the_screen(
 
 def test_my_decisions_filter_by_verdict_and_tag(client, review, records, reviewer):
     services.record_decision(
-        record=records[0], reviewer=reviewer, stage=TA, verdict="include", tags=["animal"]
+        record=records[0], user=reviewer, stage=TA, verdict="include", tags=["animal"]
     )
-    services.record_decision(record=records[1], reviewer=reviewer, stage=TA, verdict="exclude")
+    services.record_decision(record=records[1], user=reviewer, stage=TA, verdict="exclude")
     client.force_login(reviewer)
     url = reverse("screening:mine", args=[review.slug, TA])
     rows = client.get(url, {"verdict": "include"}).context["rows"]
@@ -134,10 +130,10 @@ def test_my_decisions_filter_by_verdict_and_tag(client, review, records, reviewe
 def test_lead_sees_conflicts_and_resolves_one_in_the_browser(
     client, review, records, reviewer, second_reviewer, lead
 ):
-    services.record_decision(record=records[1], reviewer=reviewer, stage=TA, verdict="include")
+    services.record_decision(record=records[1], user=reviewer, stage=TA, verdict="include")
     services.record_decision(
         record=records[1],
-        reviewer=second_reviewer,
+        user=second_reviewer,
         stage=TA,
         verdict="exclude",
         reason="Wrong population",
@@ -157,7 +153,7 @@ def test_lead_sees_conflicts_and_resolves_one_in_the_browser(
 def test_lead_status_list_counts_records_awaiting_a_second_reviewer(
     client, review, records, reviewer, lead
 ):
-    services.record_decision(record=records[0], reviewer=reviewer, stage=TA, verdict="include")
+    services.record_decision(record=records[0], user=reviewer, stage=TA, verdict="include")
     client.force_login(lead)
     response = client.get(reverse("screening:status_list", args=[review.slug, TA]))
     tabs = {key: count for key, _, count in response.context["tabs"]}
@@ -199,7 +195,7 @@ def test_an_unknown_stage_is_not_found(client, review, reviewer):
 
 def _to_full_text(record, reviewer, second_reviewer):
     for user in (reviewer, second_reviewer):
-        services.record_decision(record=record, reviewer=user, stage=TA, verdict="include")
+        services.record_decision(record=record, user=user, stage=TA, verdict="include")
 
 
 def test_a_pdf_is_kept_and_shown_beside_the_full_text_form(
@@ -248,10 +244,8 @@ def test_decisions_on_a_record_found_to_be_a_duplicate_move_to_its_primary(
 
     copy = make_record(review, records[0].title, year=2020)
     services.sync_screening_rows(review=review)
-    services.record_decision(record=copy, reviewer=reviewer, stage=TA, verdict="include")
-    services.record_decision(
-        record=records[0], reviewer=second_reviewer, stage=TA, verdict="exclude"
-    )
+    services.record_decision(record=copy, user=reviewer, stage=TA, verdict="include")
+    services.record_decision(record=records[0], user=second_reviewer, stage=TA, verdict="exclude")
     group = DuplicateGroup.objects.create(review=review, score=0.9, reasons=["test"])
     Record.objects.filter(pk__in=[copy.pk, records[0].pk]).update(duplicate_group=group)
     duplicates.merge_group(group=group, user=lead, primary=records[0])
@@ -270,12 +264,12 @@ def test_the_dashboard_shows_agreement_between_the_reviewers(
     for record, (first, second) in zip(records, verdicts, strict=True):
         services.record_decision(
             record=record,
-            reviewer=reviewer,
+            user=reviewer,
             stage=TA,
             verdict=first,
             reason="Wrong outcomes" if first == "exclude" else "",
         )
-        services.record_decision(record=record, reviewer=second_reviewer, stage=TA, verdict=second)
+        services.record_decision(record=record, user=second_reviewer, stage=TA, verdict=second)
     client.force_login(lead)
     page = client.get(reverse("screening:dashboard", args=[review.slug])).content.decode()
     assert "reviewer &amp; second_reviewer" in page
@@ -325,9 +319,7 @@ def test_a_decision_made_while_the_queue_reads_claims_does_not_free_a_place_twic
         def get_many(self, keys):
             if not self.decided:
                 self.decided = True
-                services.record_decision(
-                    record=first, reviewer=reviewer, stage=TA, verdict="include"
-                )
+                services.record_decision(record=first, user=reviewer, stage=TA, verdict="include")
                 queue.release_claim(TA, first.pk, reviewer)
             return real_cache.get_many(keys)
 
@@ -351,7 +343,7 @@ def test_the_team_progress_follows_decisions_without_blind_mode(
     assert (before["mine_done"], before["mine_total"], before["team_total"]) == (0, 3, 3)
     for user in (reviewer, second_reviewer):
         services.record_decision(
-            record=records[0], reviewer=user, stage=TA, verdict="exclude", reason="Wrong population"
+            record=records[0], user=user, stage=TA, verdict="exclude", reason="Wrong population"
         )
     from django.core.cache import cache
 
@@ -364,8 +356,8 @@ def test_a_blind_reviewer_sees_their_own_progress_and_no_team_figures(
     client, review, records, reviewer, second_reviewer
 ):
     for user in (reviewer, second_reviewer):
-        services.record_decision(record=records[0], reviewer=user, stage=TA, verdict="include")
-    services.record_decision(record=records[1], reviewer=second_reviewer, stage=TA, verdict="maybe")
+        services.record_decision(record=records[0], user=user, stage=TA, verdict="include")
+    services.record_decision(record=records[1], user=second_reviewer, stage=TA, verdict="maybe")
     client.force_login(reviewer)
     page = client.get(screen_url(review))
     progress = page.context["progress"]
@@ -378,7 +370,7 @@ def test_lead_withdraws_a_decision_so_another_reviewer_takes_the_record(
     client, review, records, reviewer, second_reviewer, lead
 ):
     decision = services.record_decision(
-        record=records[0], reviewer=reviewer, stage=TA, verdict="include"
+        record=records[0], user=reviewer, stage=TA, verdict="include"
     )
     client.force_login(lead)
     client.post(
@@ -398,7 +390,7 @@ def test_lead_withdraws_a_decision_so_another_reviewer_takes_the_record(
 def test_a_lead_posting_an_odd_decision_number_gets_not_found(
     client, review, records, lead, reviewer
 ):
-    services.record_decision(record=records[0], reviewer=reviewer, stage=TA, verdict="include")
+    services.record_decision(record=records[0], user=reviewer, stage=TA, verdict="include")
     client.force_login(lead)
     withdraw = reverse("screening:withdraw", args=[review.slug, TA, records[0].pk])
     for odd in ("²", "9" * 5000, "-1", "one"):
@@ -414,7 +406,7 @@ def test_a_reviewer_overtaken_by_two_others_is_moved_on_with_a_message(
     third = make_user("third")
     add_member(review, third, "reviewer")
     for user in (reviewer, second_reviewer):
-        services.record_decision(record=records[0], reviewer=user, stage=TA, verdict="include")
+        services.record_decision(record=records[0], user=user, stage=TA, verdict="include")
     client.force_login(third)
     response = client.post(
         decide_url(review, records[0]), {"verdict": "exclude"}, headers={"HX-Request": "true"}

@@ -15,7 +15,7 @@ def state(record, stage=TA):
 
 def decide(record, reviewer, verdict, stage=TA, **kwargs):
     return services.record_decision(
-        record=record, reviewer=reviewer, stage=stage, verdict=verdict, **kwargs
+        record=record, user=reviewer, stage=stage, verdict=verdict, **kwargs
     )
 
 
@@ -45,7 +45,7 @@ def test_a_disagreement_goes_to_the_lead_who_resolves_it_with_a_reason(
     decide(record, second_reviewer, Verdict.EXCLUDE, reason="Wrong population")
     assert state(record).status == RecordScreening.Status.CONFLICT
     services.resolve_record(
-        record=record, lead=lead, stage=TA, verdict=Verdict.INCLUDE, note="Animal model is in scope"
+        record=record, user=lead, stage=TA, verdict=Verdict.INCLUDE, note="Animal model is in scope"
     )
     assert (state(record).status, state(record).outcome) == ("resolved", "include")
     kinds = list(
@@ -93,7 +93,7 @@ def test_a_record_resolved_by_the_lead_cannot_be_changed_by_a_reviewer(
 ):
     decide(records[0], reviewer, Verdict.INCLUDE)
     decide(records[0], second_reviewer, Verdict.EXCLUDE)
-    services.resolve_record(record=records[0], lead=lead, stage=TA, verdict=Verdict.EXCLUDE)
+    services.resolve_record(record=records[0], user=lead, stage=TA, verdict=Verdict.EXCLUDE)
     with pytest.raises(ValidationError, match="Ask a lead to reopen"):
         decide(records[0], reviewer, Verdict.MAYBE)
     with pytest.raises(ValidationError, match="Ask a lead to reopen"):
@@ -107,7 +107,7 @@ def test_a_third_reviewer_can_be_asked_for_on_a_conflict(records, reviewer, seco
     add_member(records[0].review, third, "reviewer")
     decide(records[0], reviewer, Verdict.INCLUDE)
     decide(records[0], second_reviewer, Verdict.EXCLUDE)
-    services.add_reviewer(record=records[0], lead=lead, stage=TA)
+    services.add_reviewer(record=records[0], user=lead, stage=TA)
     assert state(records[0]).status == RecordScreening.Status.AWAITING
     decide(records[0], third, Verdict.INCLUDE)
     assert state(records[0]).status == RecordScreening.Status.CONFLICT  # still not unanimous

@@ -142,7 +142,7 @@ def world(review, lead, reviewer, second_reviewer, outsider) -> World:
         review=review,
         data=b"TY  - JOUR\nTI  - Fine\nER  - \n\nTI  - A record without its first line\nER  - \n",
         file_name="broken.ris",
-        created_by=lead,
+        user=lead,
         provenance=core.Provenance(),
         format="ris",
     )
@@ -152,7 +152,7 @@ def world(review, lead, reviewer, second_reviewer, outsider) -> World:
         review=review,
         data=b"Paper name;Writers\nPRP for sciatica;Doe J\n",
         file_name="sheet.csv",
-        created_by=lead,
+        user=lead,
         provenance=core.Provenance(),
         format="csv",
         hold=True,
@@ -163,27 +163,25 @@ def world(review, lead, reviewer, second_reviewer, outsider) -> World:
     screening.sync_screening_rows(review=review)
     record, conflict, ft_awaiting, ft_conflict, lead_decided = records[:5]
     study_links.link_report(record=conflict, to=record, user=lead)  # two reports of one study
-    screening.record_decision(record=lead_decided, reviewer=lead, stage=TA, verdict="include")
+    screening.record_decision(record=lead_decided, user=lead, stage=TA, verdict="include")
     for person in (reviewer, second_reviewer):
         for advancing in (ft_awaiting, ft_conflict):
-            screening.record_decision(
-                record=advancing, reviewer=person, stage=TA, verdict="include"
-            )
-    screening.record_decision(record=conflict, reviewer=reviewer, stage=TA, verdict="include")
+            screening.record_decision(record=advancing, user=person, stage=TA, verdict="include")
+    screening.record_decision(record=conflict, user=reviewer, stage=TA, verdict="include")
     screening.record_decision(
         record=conflict,
-        reviewer=second_reviewer,
+        user=second_reviewer,
         stage=TA,
         verdict="exclude",
         reason="Wrong study design",
     )
     # the reviewer's latest title/abstract decision is theirs alone, so they may still undo it
     # (a decision locks once another reviewer has decided the record)
-    screening.record_decision(record=records[5], reviewer=reviewer, stage=TA, verdict="maybe")
-    screening.record_decision(record=ft_conflict, reviewer=reviewer, stage=FT, verdict="include")
+    screening.record_decision(record=records[5], user=reviewer, stage=TA, verdict="maybe")
+    screening.record_decision(record=ft_conflict, user=reviewer, stage=FT, verdict="include")
     screening.record_decision(
         record=ft_conflict,
-        reviewer=second_reviewer,
+        user=second_reviewer,
         stage=FT,
         verdict="exclude",
         reason="Wrong intervention",
@@ -216,7 +214,7 @@ def world(review, lead, reviewer, second_reviewer, outsider) -> World:
     reconciled, second_reconciled, in_consensus, both_complete, started, untouched = studies
     for index, study in enumerate([reconciled, second_reconciled, in_consensus, both_complete]):
         for person in (ext1, ext2):
-            row = extraction.start_extraction(study=study, extractor=person)
+            row = extraction.start_extraction(study=study, user=person)
             fill_extraction(row, ARMS[index % 2], country=person.username)
             extraction.mark_complete(extraction=row)
         if study is not both_complete:
@@ -229,7 +227,7 @@ def world(review, lead, reviewer, second_reviewer, outsider) -> World:
                     user=lead,
                 )
                 extraction.finalise_consensus(consensus=consensus, user=lead)
-    own = extraction.start_extraction(study=started, extractor=extractor)
+    own = extraction.start_extraction(study=started, user=extractor)
     fill_extraction(own, ARMS[0])
     own.refresh_from_db()
     export = export_jobs.run_export(

@@ -39,11 +39,11 @@ def blind(request, review, lead, reviewer, second_reviewer):
         for record in (secret, other):
             for person in (reviewer, second_reviewer):
                 services.record_decision(
-                    record=record, reviewer=person, stage=Stage.TITLE_ABSTRACT, verdict="include"
+                    record=record, user=person, stage=Stage.TITLE_ABSTRACT, verdict="include"
                 )
     services.record_decision(
         record=secret,
-        reviewer=second_reviewer,
+        user=second_reviewer,
         stage=stage,
         verdict="exclude",
         reason=SECRET_REASON,
@@ -131,7 +131,7 @@ def test_a_reviewer_who_has_decided_sees_nothing_until_the_record_is_resolved(
     client, blind, reviewer
 ):
     review, stage, secret, other = blind
-    services.record_decision(record=secret, reviewer=reviewer, stage=stage, verdict="include")
+    services.record_decision(record=secret, user=reviewer, stage=stage, verdict="include")
     assert RecordScreening.objects.get(record=secret, stage=stage).status == "conflict"
     client.force_login(reviewer)
     assert walk_as_reviewer(client, *blind) == []
@@ -139,7 +139,7 @@ def test_a_reviewer_who_has_decided_sees_nothing_until_the_record_is_resolved(
 
 def test_searching_my_decisions_never_searches_the_other_reviewers_note(client, blind, reviewer):
     review, stage, secret, other = blind
-    services.record_decision(record=secret, reviewer=reviewer, stage=stage, verdict="include")
+    services.record_decision(record=secret, user=reviewer, stage=stage, verdict="include")
     client.force_login(reviewer)
     url = reverse("screening:mine", args=[review.slug, stage])
     assert [d.record for d, _ in client.get(url).context["rows"]] == [secret]
@@ -164,7 +164,7 @@ def test_undoing_a_decision_shows_the_record_again_without_the_other_decision(
     client, blind, reviewer
 ):
     review, stage, secret, other = blind
-    services.record_decision(record=secret, reviewer=reviewer, stage=stage, verdict="include")
+    services.record_decision(record=secret, user=reviewer, stage=stage, verdict="include")
     client.force_login(reviewer)
     response = client.post(reverse("screening:undo", args=[review.slug, stage]), headers=HTMX)
     assert response.context["record"] == secret
@@ -175,11 +175,11 @@ def test_once_the_stage_ends_the_team_sees_every_decision(client, blind, reviewe
     """The control: the same check finds the note once blindness has ended. Resolving the
     record is not enough (the issue's leak); the end of the stage, logged, is."""
     review, stage, secret, other = blind
-    services.record_decision(record=secret, reviewer=reviewer, stage=stage, verdict="include")
+    services.record_decision(record=secret, user=reviewer, stage=stage, verdict="include")
     client.force_login(lead)
     resolve = reverse("screening:resolve", args=[review.slug, stage, secret.pk])
     assert SECRET_NOTE in leaks(client.get(resolve))  # leads see decisions to resolve them
-    services.resolve_record(record=secret, lead=lead, stage=stage, verdict="include")
+    services.resolve_record(record=secret, user=lead, stage=stage, verdict="include")
     client.force_login(reviewer)
     url = reverse("screening:screen_record", args=[review.slug, stage, secret.pk])
     assert leaks(client.get(url)) == []
@@ -188,7 +188,7 @@ def test_once_the_stage_ends_the_team_sees_every_decision(client, blind, reviewe
         if person == lead:
             person = review.memberships.exclude(user=reviewer).filter(is_reviewer=True)[0].user
         services.record_decision(
-            record=other, reviewer=person, stage=stage, verdict="exclude", reason="Wrong population"
+            record=other, user=person, stage=stage, verdict="exclude", reason="Wrong population"
         )
     assert review.audit_events.filter(action="screening.unblinded", summary__contains="ended")
     assert SECRET_NOTE in leaks(client.get(url))
@@ -221,7 +221,7 @@ def test_the_dashboard_does_not_tell_a_reviewer_how_the_other_decided(
     deciding a record would learn the other's verdict (a new conflict, or a new agreement).
     While screening is blind, a reviewer sees their own progress only; leads see it all."""
     review, stage, secret, other = blind
-    services.record_decision(record=secret, reviewer=reviewer, stage=stage, verdict="include")
+    services.record_decision(record=secret, user=reviewer, stage=stage, verdict="include")
     client.force_login(reviewer)
     page = dashboard_figures(client, review)
     panel = dashboard_figures(client, review, stage)

@@ -682,7 +682,7 @@ def test_changes_aimed_at_another_reviews_objects_are_not_found_and_change_nothi
     group = DuplicateGroup.objects.create(review=other, score=0.9, reasons=[])
     screening.sync_screening_rows(review=other)
     foreign_decision = screening.record_decision(
-        record=foreign, reviewer=world.reviewer, stage="ta", verdict="include"
+        record=foreign, user=world.reviewer, stage="ta", verdict="include"
     )
     client.force_login(lead)
     mine = world.review.slug

@@ -209,7 +209,7 @@ def play(world: str, client, lead, first, second, capture) -> list[tuple]:
         got.append((label, url, normalised(response)))
         return response
 
-    review = core.create_review(title="Two worlds", slug="two-worlds", created_by=lead)
+    review = core.create_review(title="Two worlds", slug="two-worlds", user=lead)
     review.inclusion_keywords = ["platelet-rich plasma", "neuropathic"]
     review.save()
     add_member(review, first, "reviewer")
@@ -230,7 +230,7 @@ def play(world: str, client, lead, first, second, capture) -> list[tuple]:
             with capture(execute=True):
                 screening.record_decision(
                     record=record_of[title],
-                    reviewer=first,
+                    user=first,
                     stage=TA,
                     verdict=verdict,
                     reason=reason,
@@ -252,7 +252,7 @@ def play(world: str, client, lead, first, second, capture) -> list[tuple]:
                 mine, why = FIRST_FT[record.title][world]
                 with capture(execute=True):
                     screening.record_decision(
-                        record=record, reviewer=first, stage=FT, verdict=mine, reason=why
+                        record=record, user=first, stage=FT, verdict=mine, reason=why
                     )
             url = reverse("screening:decide", args=[slug, stage, record.pk])
             response = ask(

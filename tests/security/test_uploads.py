@@ -167,7 +167,7 @@ def at_full_text(review, reviewer, second_reviewer):
     record = make_record(review, "PRP for neuropathy")
     screening.sync_screening_rows(review=review)
     for person in (reviewer, second_reviewer):
-        screening.record_decision(record=record, reviewer=person, stage=TA, verdict="include")
+        screening.record_decision(record=record, user=person, stage=TA, verdict="include")
     return record
 
 

@@ -181,7 +181,7 @@ def hostile(lead, second_reviewer):
     review = core.create_review(
         title=f"Review {SCRIPT}",
         slug="hostile",
-        created_by=lead,
+        user=lead,
         question=HOSTILE,
         inclusion_criteria=HOSTILE,
         exclusion_criteria=f"{HOSTILE}\n{ENTITIES}",
@@ -219,23 +219,21 @@ def hostile(lead, second_reviewer):
     screening.sync_screening_rows(review=review)
     screening.record_decision(
         record=imported,
-        reviewer=villain,
+        user=villain,
         stage=TA,
         verdict="exclude",
         reason=reason,
         note=HOSTILE,
         tags=[SCRIPT],
     )
-    screening.record_decision(
-        record=imported, reviewer=second_reviewer, stage=TA, verdict="include"
-    )
+    screening.record_decision(record=imported, user=second_reviewer, stage=TA, verdict="include")
     for person in (villain, second_reviewer):
-        screening.record_decision(record=full_text, reviewer=person, stage=TA, verdict="include")
+        screening.record_decision(record=full_text, user=person, stage=TA, verdict="include")
     for person in (villain, second_reviewer):
         screening.record_decision(
-            record=full_text, reviewer=person, stage=FT, verdict="exclude", reason=reason
+            record=full_text, user=person, stage=FT, verdict="exclude", reason=reason
         )
-    screening.stop_screening(review=review, stage=TA, lead=lead, note=HOSTILE)
+    screening.stop_screening(review=review, stage=TA, user=lead, note=HOSTILE)
 
     form = extraction.create_template(
         review=review,
@@ -259,7 +257,7 @@ def hostile(lead, second_reviewer):
     extraction.sync_studies(review=review)
     study = Study.objects.get(record=included)
     for person, answer in ((villain, HOSTILE), (second_reviewer, ENTITIES)):
-        row = extraction.start_extraction(study=study, extractor=person)
+        row = extraction.start_extraction(study=study, user=person)
         extraction.save_value(extraction=row, path="study.hostile", raw=answer, user=person)
         extraction.save_value(extraction=row, path="study.country", raw=answer, user=person)
     return {
