@@ -158,6 +158,8 @@ def test_changing_a_table_asks_before_a_refused_value_in_it_is_lost(form):
     page = form
     table = page.locator("#f-cytokines-measurements")
     table.get_by_role("button", name="Add a row").click()
+    # the new row is ready (its saves wired) when it takes the focus; a hand is never faster
+    expect(page.get_by_label("Group, row 1", exact=True)).to_be_focused()
     mean = page.get_by_label("Mean, row 1", exact=True)
     mean.fill("47,1")
     expect(mean).to_have_attribute("aria-invalid", "true")

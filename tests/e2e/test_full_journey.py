@@ -247,6 +247,7 @@ def extract_as(page, live_server, username: str, sample_size: str) -> None:
         expect(saved_status(page, control)).to_have_text("Saved")
     cytokines = page.locator("#section-cytokines")
     cytokines.get_by_role("button", name="Add a row").click()
+    expect(cytokines.get_by_label("Group, row 1", exact=True)).to_be_focused()  # the row is ready
     cells = [
         ("Analyte, row 1", "il6"),
         ("Compartment, row 1", "serum"),
