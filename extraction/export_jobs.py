@@ -1,4 +1,5 @@
-"""Downloads built in the background: the workbook, the CSV tables and the backup of a review.
+"""Downloads built in the background: the workbook, the CSV tables, the analysis data for R
+and the backup of a review.
 
 The same builders serve the direct downloads of the reports page; a job runs them on a worker
 (or the in-process thread), keeps the file under MEDIA_ROOT and shows its state on a page that
@@ -18,7 +19,7 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
-from extraction import backup, exports
+from extraction import backup, exports, r_export
 from extraction.models import ExportJob
 from reviewmgr import audit, liveness
 from reviewmgr.models import Review, User
@@ -27,6 +28,7 @@ SUFFIXES = {
     ExportJob.Kind.WORKBOOK: "evidence.xlsx",
     ExportJob.Kind.CSV: "tables-csv.zip",
     ExportJob.Kind.BACKUP: "backup.json",
+    ExportJob.Kind.R: "analyses-r.zip",
 }
 
 
@@ -48,6 +50,8 @@ def build(review: Review, kind: str, handle: BinaryIO, *, extractor=None) -> Non
             with zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
                 for path in paths:
                     archive.write(path, path.name)
+    elif kind == ExportJob.Kind.R:
+        r_export.write_r_export(review, handle, extractor=extractor)
     elif kind == ExportJob.Kind.BACKUP:
         text = io.TextIOWrapper(handle, encoding="utf-8", write_through=True)
         backup.write_backup(review, text)

@@ -304,6 +304,7 @@ class ExportJob(models.Model):
         WORKBOOK = "workbook", "Evidence tables (Excel)"
         CSV = "csv", "Evidence tables (CSV, zip)"
         BACKUP = "backup", "Full backup (JSON)"
+        R = "r", "Analysis data for R (metafor, zip)"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

@@ -1,5 +1,5 @@
 """Reports: the PRISMA 2020 diagram, meta-analyses with forest plots, and the downloads
-(workbook, CSV, RIS, backup) that leads hand to co-authors and journals."""
+(workbook, CSV, analysis data for R, RIS, backup) that leads hand to co-authors and journals."""
 
 from __future__ import annotations
 
@@ -157,6 +157,10 @@ def workbook(request: HttpRequest, slug: str) -> FileResponse:
 
 def csv_zip(request: HttpRequest, slug: str) -> FileResponse:
     return _download(request, slug, ExportJob.Kind.CSV)
+
+
+def r_zip(request: HttpRequest, slug: str) -> FileResponse:
+    return _download(request, slug, ExportJob.Kind.R)
 
 
 def backup_download(request: HttpRequest, slug: str) -> FileResponse:

@@ -31,6 +31,7 @@ urlpatterns = [
     path("reports/shared-control/", report_views.multi_arm_choice, name="multi_arm"),
     path("reports/evidence.xlsx", report_views.workbook, name="workbook"),
     path("reports/tables-csv.zip", report_views.csv_zip, name="csv"),
+    path("reports/analyses-r.zip", report_views.r_zip, name="r"),
     path("reports/records.ris", report_views.ris, name="ris"),
     path("reports/backup.json", report_views.backup_download, name="backup"),
     path("reports/exports/", report_views.export_start, name="export_start"),
