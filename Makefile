@@ -43,9 +43,14 @@ run: install
 
 # The production shape on this machine: gunicorn and a background worker on the local
 # PostgreSQL and Redis (see docs/deploy.md). Plain HTTP on loopback, so no TLS settings.
+# Each STACK_DB also gets a Redis database of its own (0-11, from its name; 12-15 are left to
+# the tests) and a cache prefix named after it, so two stacks share neither queue nor cache.
+# Should two names land on one number, STACK_REDIS_DB=N chooses another.
 STACK_DB ?= reviewmgr
+STACK_REDIS_DB ?= $(shell printf '%s' '$(STACK_DB)' | cksum | awk '{ print $$1 % 12 }')
 STACK_ENV = DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(STACK_DB) \
-	TASKS_REDIS_URL=redis://127.0.0.1:6379/0 DEBUG=0 ALLOWED_HOSTS=127.0.0.1,localhost \
+	TASKS_REDIS_URL=redis://127.0.0.1:6379/$(STACK_REDIS_DB) CACHE_KEY_PREFIX=$(STACK_DB) \
+	DEBUG=0 ALLOWED_HOSTS=127.0.0.1,localhost \
 	SECURE_SSL_REDIRECT=0 SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 SECURE_HSTS_SECONDS=0
 run-stack: install
 	@psql -h 127.0.0.1 -U postgres -d postgres -Atc "select 1 from pg_database where datname = '$(STACK_DB)'" | grep -q 1 \
@@ -54,7 +59,7 @@ run-stack: install
 	$(STACK_ENV) $(BIN)/python manage.py collectstatic --noinput -v0
 	$(STACK_ENV) $(BIN)/python manage.py load_seed_review --demo-users
 	@echo
-	@echo "  reviewmgr (gunicorn, a background worker, PostgreSQL '$(STACK_DB)', Redis queue) at http://$(HOST):$(PORT)/"
+	@echo "  reviewmgr (gunicorn, a background worker, PostgreSQL '$(STACK_DB)', Redis database $(STACK_REDIS_DB)) at http://$(HOST):$(PORT)/"
 	@echo
 	trap 'kill 0' INT TERM EXIT; \
 	$(STACK_ENV) $(BIN)/python manage.py worker & \

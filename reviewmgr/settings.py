@@ -8,6 +8,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -76,6 +77,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "reviewmgr.middleware.RejectNullBytesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -182,7 +184,9 @@ STORAGES = {
 
 # Background work goes through django.tasks. The embedded default runs tasks on a thread of
 # the web process, so a laptop install needs no queue. With TASKS_REDIS_URL set, tasks go to
-# a Redis queue (RQ) that `manage.py worker` processes consume; see docs/deploy.md.
+# a Redis queue (RQ) that `manage.py worker` processes consume; see docs/deploy.md. The queue's
+# keys have fixed names, so two installs on one Redis server need two database numbers (the
+# /0 ... /15 ending the URL), or a worker of one would run the other's tasks on its own data.
 TASKS_REDIS_URL = os.environ.get("TASKS_REDIS_URL", "")
 if TASKS_REDIS_URL:
     INSTALLED_APPS.append("django_rq")
@@ -224,6 +228,74 @@ if CACHE_URL:
     # query per request. Only with a shared cache: one process's memory would keep a session
     # that another process ended at logout.
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+# E-mail carries password-reset links. EMAIL_URL names the mail server in one line, or EMAIL_HOST
+# and its companions do; with neither, reviewmgr has no mailer, sends no mail, and its
+# password-reset page says so (hence Django's warning about a missing mailer is silenced).
+_SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+_EMAIL_URL_BACKENDS = {
+    "smtp": _SMTP_BACKEND,
+    "smtps": _SMTP_BACKEND,
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "locmem": "django.core.mail.backends.locmem.EmailBackend",
+}
+# A mail server that does not answer holds up the web process that asked it, so not for long.
+_EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT_SECONDS", 10)
+
+
+def _smtp_mailer(**options: str | int | bool | None) -> dict:
+    if options["use_tls"] and options["use_ssl"]:
+        raise ImproperlyConfigured("E-mail: choose TLS (STARTTLS) or SSL, not both")
+    return {"BACKEND": _SMTP_BACKEND, "OPTIONS": options | {"timeout": _EMAIL_TIMEOUT}}
+
+
+def email_from_url(url: str) -> dict:
+    """The mailer that `smtp://user:password@host:587/?tls=1`, `smtps://user:password@host`,
+    `console://` or `locmem://` stand for. Errors never repeat the URL: it holds a password."""
+    parts = urlsplit(url)
+    if parts.scheme not in _EMAIL_URL_BACKENDS:
+        raise ImproperlyConfigured(
+            f"EMAIL_URL must start with smtp://, smtps://, console:// or locmem://, "
+            f"not {parts.scheme or 'nothing'}://"
+        )
+    if _EMAIL_URL_BACKENDS[parts.scheme] != _SMTP_BACKEND:
+        return {"BACKEND": _EMAIL_URL_BACKENDS[parts.scheme]}
+    options = {name: values[-1].lower() for name, values in parse_qs(parts.query).items()}
+    if unknown := sorted(set(options) - {"tls", "ssl"}):
+        raise ImproperlyConfigured(f"EMAIL_URL knows the options tls and ssl, not {unknown}")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ImproperlyConfigured("EMAIL_URL has a port that is not a number") from None
+    if not parts.hostname:
+        raise ImproperlyConfigured("EMAIL_URL names no host, e.g. smtp://mail.example.org:587")
+    return _smtp_mailer(
+        host=parts.hostname,
+        port=port,  # None: 465 with SSL, 587 with TLS, else 25
+        username=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+        use_tls=options.get("tls") in {"1", "true", "yes", "on"},
+        use_ssl=parts.scheme == "smtps" or options.get("ssl") in {"1", "true", "yes", "on"},
+    )
+
+
+if os.environ.get("EMAIL_URL"):
+    MAILERS = {"default": email_from_url(os.environ["EMAIL_URL"])}
+elif os.environ.get("EMAIL_HOST"):
+    MAILERS = {
+        "default": _smtp_mailer(
+            host=os.environ["EMAIL_HOST"],
+            port=env_int("EMAIL_PORT", 0) or None,
+            username=os.environ.get("EMAIL_HOST_USER", ""),
+            password=os.environ.get("EMAIL_HOST_PASSWORD", ""),
+            use_tls=env_bool("EMAIL_USE_TLS"),
+            use_ssl=env_bool("EMAIL_USE_SSL"),
+        )
+    }
+else:
+    MAILERS = {}
+    SILENCED_SYSTEM_CHECKS = ["mail.W001"]
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "reviewmgr@localhost")
 
 # Uploads: reference exports can be large; the limit is the product's, not Django's in-memory one.
 REVIEWMGR_MAX_UPLOAD_BYTES = env_int("REVIEWMGR_MAX_UPLOAD_MB", 200) * 1024 * 1024
@@ -270,3 +342,4 @@ LOGGING = {
 
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY is empty")
+

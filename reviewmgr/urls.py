@@ -1,14 +1,33 @@
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponseRedirect, JsonResponse
+from django.templatetags.static import static
 from django.urls import include, path
 
-from reviewmgr.views import audit, duplicates, imports, members, records, reviews, studies
+from reviewmgr.views import (
+    accounts,
+    audit,
+    duplicates,
+    imports,
+    members,
+    records,
+    reviews,
+    studies,
+)
 
 
 @login_not_required
 def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
+
+
+@login_not_required
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    """Browsers and feed readers ask for /favicon.ico whatever the page links; the icon is a
+    static file, whose name changes with its content, so the way there is cached for a day."""
+    response = HttpResponseRedirect(static("reviewmgr/favicon.svg"))
+    response["Cache-Control"] = "max-age=86400"
+    return response
 
 
 review_patterns = [
@@ -43,6 +62,12 @@ core_patterns = [
     path("reviews/new/", reviews.review_create, name="review_create"),
     path("reviews/<slug:slug>/", include(review_patterns)),
 ]
+# Asking for a reset link is this project's own (it knows when no mail can be sent); the rest of
+# the log-in pages are Django's, found after it.
+account_patterns = [
+    path("password_reset/", accounts.password_reset, name="password_reset"),
+    path("password_reset/done/", accounts.password_reset_done, name="password_reset_done"),
+]
 # Screening's pages live under each review's address, in their own namespace.
 screening_patterns = [path("reviews/<slug:slug>/", include("screening.urls"))]
 extraction_patterns = [path("reviews/<slug:slug>/", include("extraction.urls"))]
@@ -53,7 +78,9 @@ urlpatterns = [
     path("", include((core_patterns, "reviewmgr"))),
     *screening_patterns,
     *extraction_patterns,
+    path("accounts/", include(account_patterns)),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
 ]

@@ -32,8 +32,9 @@ from tests.conftest import add_member, make_record, make_review
 from tests.security.conftest import PDF, World, ris
 
 MEMBERS = ("reviewer", "extractor", "lead")
-# Addresses that are not the product's own: Django's admin and log-in views, the probe.
-SKIPPED_ROUTES = {"admin/", "accounts/", "healthz"}
+# Addresses that are not the product's own: Django's admin and log-in views, the probe, the
+# icon.
+SKIPPED_ROUTES = {"admin/", "accounts/", "healthz", "favicon.ico"}
 
 
 # The walk ------------------------------------------------------------------------------------
@@ -441,6 +442,7 @@ CASES = [
     ),
     Case("extraction:workbook", at(), LEAD_PAGE),
     Case("extraction:csv", at(), LEAD_PAGE),
+    Case("extraction:r", at(), LEAD_PAGE),
     Case("extraction:ris", at(), LEAD_PAGE),
     Case("extraction:backup", at(), LEAD_PAGE),
     Case(
