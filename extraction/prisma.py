@@ -223,6 +223,34 @@ _INT_FIELDS = tuple(
 )
 
 
+PAIR_FIELDS = _PAIR_FIELDS
+TEXT_FIELDS = ("screening_stop", "assessment_stop")
+TOTALS = (
+    "identified_databases",
+    "identified_registers",
+    "identified_other",
+    "removed_before_screening",
+    "other_removed_before_screening",
+    "excluded_full_text",
+    "other_excluded_full_text",
+)
+
+
+def counts_as_dict(counts: PrismaCounts) -> dict:
+    """Every number of the diagram as plain data (JSON): named counts as lists of
+    {"name", "count"}, the boxes' totals, and the boxes that do not add up."""
+    data: dict = {}
+    for name in PrismaCounts.__dataclass_fields__:
+        value = getattr(counts, name)
+        if name in _PAIR_FIELDS:
+            value = [{"name": label, "count": count} for label, count in value]
+        data[name] = value
+    for name in TOTALS:
+        data[name] = getattr(counts, name)
+    data["imbalances"] = counts.imbalances()
+    return data
+
+
 def _check_count(name: str, count: object) -> None:
     if isinstance(count, bool) or not isinstance(count, int):
         raise ValueError(f"{name} must be a whole number; {count!r} given")

@@ -10,8 +10,9 @@ from __future__ import annotations
 import sys
 
 from django.db import InterfaceError, OperationalError, connections
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.views import defaults
 
 DATABASE_AWAY = (
     "The database could not be reached, so nothing was saved: what you just did (a decision, "
@@ -25,9 +26,27 @@ def database_unreachable(error: BaseException | None) -> bool:
     return isinstance(error, OperationalError | InterfaceError)
 
 
+API = "/api/"
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The 404 page; under /api/, the API's JSON, as its schema says a 404 is."""
+    if request.path.startswith(API):
+        detail = "There is no such address in the API; its addresses are listed at /api/docs/."
+        return JsonResponse({"detail": detail}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     # Pages are rendered without the request: its context processors would query again.
-    if not database_unreachable(sys.exc_info()[1]):
+    away = database_unreachable(sys.exc_info()[1])
+    if request.path.startswith(API):
+        detail = DATABASE_AWAY if away else "An unexpected error on the server; it is logged."
+        response = JsonResponse({"detail": detail}, status=503 if away else 500)
+        if away:
+            response["Retry-After"] = "10"
+        return response
+    if not away:
         return HttpResponse(render_to_string("500.html"), status=500)
     for connection in connections.all(initialized_only=True):
         connection.close_if_unusable_or_obsolete()

@@ -20,6 +20,7 @@ from django.utils import timezone
 from reviewmgr import audit, bulk, importers, liveness, signals
 from reviewmgr.duplicates import detach_records, find_duplicates_in_review, search_keys
 from reviewmgr.importers import ImportFileError, ParsedRecord, ParseResult
+from reviewmgr.importers.base import check_not_empty_or_binary
 from reviewmgr.models import ImportBatch, Record, Review, User
 from reviewmgr.signals import records_imported
 
@@ -291,6 +292,64 @@ def queue_import(
     if not hold:
         transaction.on_commit(lambda: import_batch_task.enqueue(batch.pk))
     return batch
+
+
+TABULAR_FORMATS = {"csv", "xlsx"}
+
+
+def queue_upload(
+    *,
+    review: Review,
+    data: bytes,
+    file_name: str,
+    user: User,
+    provenance: Provenance,
+    format: str = "auto",
+    lenient: bool = False,
+    column_map: Mapping[str, str] | None = None,
+) -> ImportBatch:
+    """An uploaded file, its format detected (or the chosen one checked), queued for import.
+
+    A spreadsheet whose title column is not recognised, and for which no `column_map` was
+    given, waits (status "mapping") for the lead to say which column holds what. A file that
+    is not an export at all raises ImportFileError before anything is kept.
+    """
+    detected = importers.detect_format(data, file_name) if format == "auto" else format
+    if format != "auto":
+        _check_chosen_format(data, format)
+    hold = not column_map and _needs_mapping(data, detected, file_name)
+    return queue_import(
+        review=review,
+        data=data,
+        file_name=file_name,
+        user=user,
+        provenance=provenance,
+        format=detected,
+        lenient=lenient,
+        column_map=column_map,
+        hold=hold,
+    )
+
+
+def _check_chosen_format(data: bytes, fmt: str) -> None:
+    """A format chosen by hand skips detection, not the check that the file is a text export
+    (or a workbook): a binary file is refused here rather than kept for an import to fail."""
+    if fmt in TABULAR_FORMATS and importers.is_xlsx(data):
+        return
+    if fmt == "xlsx":
+        raise ImportFileError("This is not an Excel workbook (.xlsx); import it as CSV instead.")
+    check_not_empty_or_binary(data)
+
+
+def _needs_mapping(data: bytes, fmt: str, file_name: str) -> bool:
+    """A spreadsheet whose title column is not recognised waits for the lead to map it."""
+    if fmt not in TABULAR_FORMATS:
+        return False
+    try:
+        columns = importers.read_columns(data, filename=file_name)
+    except ImportFileError:
+        return False  # the import itself will report what is wrong
+    return "title" not in importers.suggest_column_map(columns).values()
 
 
 @transaction.atomic

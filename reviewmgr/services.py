@@ -22,6 +22,7 @@ from reviewmgr.importing import (
     mark_batch_version as mark_batch_version,
     progress_key as progress_key,
     queue_import as queue_import,
+    queue_upload as queue_upload,
     retry_import_batch as retry_import_batch,
     run_import_batch as run_import_batch,
     sha256_of as sha256_of,

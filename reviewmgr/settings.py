@@ -69,9 +69,13 @@ INSTALLED_APPS = [
     "django_filters",
     "django_htmx",
     "axes",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "reviewmgr",
     "screening",
     "extraction",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -343,3 +347,42 @@ LOGGING = {
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY is empty")
 
+# The REST API (api/): personal tokens for scripts, the session for the browser; the same
+# gate as the pages decides access. The schema is OpenAPI 3, served with its docs.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.PersonalTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "api.parsers.JSONWithoutNullBytes",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "URL_FORMAT_OVERRIDE": None,  # JSON only: no ?format= switch
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "reviewmgr API",
+    "DESCRIPTION": (
+        "Reviews, records, imports, screening decisions, conflicts, studies with their "
+        "consensus data, PRISMA counts and exports. Authenticate with a personal token "
+        "(`Authorization: Bearer <token>`); the same roles and blinding rules as the pages apply."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_refusals",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "StageEnum": "screening.models.Stage",
+        "VerdictEnum": "screening.models.Verdict",
+    },
+}

@@ -11,15 +11,15 @@ urlpatterns = [
     path("screen/<str:stage>/", screen.screen, name="screen"),
     path("screen/<str:stage>/undo/", screen.undo, name="undo"),
     path("screen/<str:stage>/mine/", screen.my_decisions, name="mine"),
-    path("screen/<str:stage>/<int:record_id>/", screen.screen, name="screen_record"),
-    path("screen/<str:stage>/<int:record_id>/decide/", screen.decide, name="decide"),
+    path("screen/<str:stage>/<id:record_id>/", screen.screen, name="screen_record"),
+    path("screen/<str:stage>/<id:record_id>/decide/", screen.decide, name="decide"),
     path("records/<str:stage>/", leads.status_list, name="status_list"),
-    path("records/<str:stage>/<int:record_id>/resolve/", leads.resolve, name="resolve"),
+    path("records/<str:stage>/<id:record_id>/resolve/", leads.resolve, name="resolve"),
     path(
-        "records/<str:stage>/<int:record_id>/add-reviewer/", leads.add_reviewer, name="add_reviewer"
+        "records/<str:stage>/<id:record_id>/add-reviewer/", leads.add_reviewer, name="add_reviewer"
     ),
-    path("records/<str:stage>/<int:record_id>/withdraw/", leads.withdraw, name="withdraw"),
-    path("records/<int:record_id>/screening-history/", history.record_history, name="history"),
-    path("fulltext/<int:record_id>/", fulltext.upload, name="fulltext_upload"),
-    path("fulltext/<int:record_id>/pdf/", fulltext.pdf, name="fulltext_pdf"),
+    path("records/<str:stage>/<id:record_id>/withdraw/", leads.withdraw, name="withdraw"),
+    path("records/<id:record_id>/screening-history/", history.record_history, name="history"),
+    path("fulltext/<id:record_id>/", fulltext.upload, name="fulltext_upload"),
+    path("fulltext/<id:record_id>/pdf/", fulltext.pdf, name="fulltext_pdf"),
 ]

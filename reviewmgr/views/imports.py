@@ -7,11 +7,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from reviewmgr import importers, services
 from reviewmgr.forms import BatchVersionForm, ColumnMapForm, UploadForm
 from reviewmgr.importers import ImportFileError
-from reviewmgr.importers.base import check_not_empty_or_binary
 from reviewmgr.models import ImportBatch, Membership
 from reviewmgr.permissions import get_review_for_user
-
-TABULAR_FORMATS = {"csv", "xlsx"}
 
 
 def batch_list(request: HttpRequest, slug: str) -> HttpResponse:
@@ -27,51 +24,24 @@ def batch_upload(request: HttpRequest, slug: str) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        data = upload.read()
-        fmt = form.cleaned_data["format"]
+        fields = ("source", "source_detail", "search_date", "search_string")
         try:
-            detected = importers.detect_format(data, upload.name) if fmt == "auto" else fmt
-            if fmt != "auto":
-                _check_chosen_format(data, fmt)
-        except ImportFileError as error:
-            form.add_error("file", str(error))
-        else:
-            fields = ("source", "source_detail", "search_date", "search_string")
-            batch = services.queue_import(
+            batch = services.queue_upload(
                 review=review,
-                data=data,
+                data=upload.read(),
                 file_name=upload.name,
                 user=request.user,
                 provenance=services.Provenance(**{k: form.cleaned_data[k] for k in fields}),
-                format=detected,
+                format=form.cleaned_data["format"],
                 lenient=form.cleaned_data["lenient"],
-                hold=_needs_mapping(data, detected, upload.name),
             )
+        except ImportFileError as error:
+            form.add_error("file", str(error))
+        else:
             if batch.status == ImportBatch.Status.MAPPING:
                 return redirect("reviewmgr:batch_map", review.slug, batch.pk)
             return redirect(batch)
     return render(request, "reviewmgr/batch_upload.html", {"review": review, "form": form})
-
-
-def _check_chosen_format(data: bytes, fmt: str) -> None:
-    """A format chosen by hand skips detection, not the check that the file is a text export
-    (or a workbook): a binary file is refused here rather than kept for an import to fail."""
-    if fmt in TABULAR_FORMATS and importers.is_xlsx(data):
-        return
-    if fmt == "xlsx":
-        raise ImportFileError("This is not an Excel workbook (.xlsx); import it as CSV instead.")
-    check_not_empty_or_binary(data)
-
-
-def _needs_mapping(data: bytes, fmt: str, file_name: str) -> bool:
-    """A spreadsheet whose title column is not recognised waits for the lead to map it."""
-    if fmt not in TABULAR_FORMATS:
-        return False
-    try:
-        columns = importers.read_columns(data, filename=file_name)
-    except ImportFileError:
-        return False  # the import itself will report what is wrong
-    return "title" not in importers.suggest_column_map(columns).values()
 
 
 @require_http_methods(["GET", "POST"])
