@@ -22,17 +22,16 @@ import argparse
 import csv
 import json
 import os
-import re
 import resource
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from reviewmgr.dedup import CandidateGroup, DedupRecord, find_duplicates
+from reviewmgr.dedup.evaluation import SETS, evaluate, id_number, load_set
+from seeds.synthetic import dedup_records
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus" / "dedup"
@@ -43,163 +42,7 @@ BIBDEDUPE_PYTHONS = (
     "/root/.pyenv/versions/3.12.1/bin/python3",
     sys.executable,
 )
-SETS = (
-    "asysd_diabetes",
-    "bibdedupe_cytology_screening",
-    "bibdedupe_haematology",
-    "bibdedupe_respiratory",
-    "bibdedupe_stroke",
-    "bibdedupe_special_cases",
-)
-ENTRY_TYPES = {"article": "journal-article", "inproceedings": "conference-paper"}
 
-csv.field_size_limit(10_000_000)
-
-
-@dataclass
-class LabelledSet:
-    name: str
-    records: list[DedupRecord]
-    clusters: list[set[int]]  # true duplicate clusters (size >= 2)
-
-
-# ------------------------------------------------------------------------ loading
-
-# ASySD writes authors as "Adeli K.Lewis G. F.": surname, initials with full stops, and
-# the next surname glued on.
-_ASYSD_AUTHOR = re.compile(r"\s*(.+?)\s+((?:[A-Z][a-z]?\.[\s-]*)+)(?=[A-Z]|$)")
-
-
-def split_authors(value: str) -> tuple[str, ...]:
-    """Author names from "Surname, A. and Other, B." or ASySD's "Surname A.Other B."."""
-    value = (value or "").strip()
-    if not value:
-        return ()
-    if " and " in value or "," in value:
-        return tuple(name.strip() for name in value.split(" and ") if name.strip())
-    found = _ASYSD_AUTHOR.findall(value)
-    if found and sum(len(s) + len(i) for s, i in found) >= len(value.replace(" ", "")) * 0.8:
-        return tuple(f"{surname}, {initials.strip()}" for surname, initials in found)
-    return (value,)
-
-
-def _year(value: str) -> int | None:
-    match = re.search(r"\d{4}", value or "")
-    return int(match.group(0)) if match else None
-
-
-def _id_number(value: str) -> int:
-    return int(re.sub(r"\D", "", value))
-
-
-def _read_csv(path: Path, encoding: str = "utf-8") -> list[dict[str, str]]:
-    with path.open(encoding=encoding, newline="") as handle:
-        return [{k: _clean(v) for k, v in row.items()} for row in csv.DictReader(handle)]
-
-
-def _clean(value: str | None) -> str:
-    """The cell's text; R's "NA" (ASySD's export) means empty."""
-    value = (value or "").strip()
-    return "" if value in {"NA", "N/A", "n/a"} else value
-
-
-def _read_clusters(path: Path) -> list[set[int]]:
-    return [
-        {_id_number(part) for part in row["merged_ids"].split(";")}
-        for row in _read_csv(path)
-        if row["merged_ids"]
-    ]
-
-
-def load_bibdedupe_set(name: str) -> LabelledSet:
-    folder = CORPUS / name
-    records = []
-    for row in _read_csv(folder / "records_pre_merged.csv"):
-        entry_type = row.get("ENTRYTYPE", "")
-        records.append(
-            DedupRecord(
-                id=_id_number(row["ID"]),
-                title=row.get("title", ""),
-                authors=split_authors(row.get("author", "")),
-                year=_year(row.get("year", "")),
-                journal=row.get("journal", "") or row.get("booktitle", ""),
-                volume=row.get("volume", ""),
-                issue=row.get("number", "") or row.get("issue", ""),
-                pages=row.get("pages", ""),
-                doi=row.get("doi", ""),
-                type=ENTRY_TYPES.get(entry_type, entry_type),
-                abstract=row.get("abstract", ""),
-            )
-        )
-    return LabelledSet(name, records, _read_clusters(folder / "merged_record_ids.csv"))
-
-
-def load_asysd_diabetes() -> LabelledSet:
-    """The ASySD Diabetes set. Its `source` column says which record of each work is kept
-    but not which work a duplicate belongs to, so clusters come from bib-dedupe's file
-    (SOURCES.md: it agrees with `source` on 571 of 573 clusters)."""
-    folder = CORPUS / "asysd_diabetes"
-    records = [
-        DedupRecord(
-            id=int(row["record_id"]),
-            title=row["title"],
-            authors=split_authors(row["author"]),
-            year=_year(row["year"]),
-            journal=row["journal"],
-            volume=row["volume"],
-            issue=row["number"],
-            pages=row["pages"],
-            doi=row["doi"],
-            abstract=row["abstract"],
-        )
-        for row in _read_csv(folder / "labelled_test_set.csv", encoding="cp1252")
-    ]
-    return LabelledSet(
-        "asysd_diabetes", records, _read_clusters(folder / "merged_record_ids_from_bib-dedupe.csv")
-    )
-
-
-def load_set(name: str) -> LabelledSet:
-    return load_asysd_diabetes() if name == "asysd_diabetes" else load_bibdedupe_set(name)
-
-
-# ------------------------------------------------------------------------ scoring
-
-
-def evaluate(
-    predicted: Iterable[Iterable[int]], all_ids: Iterable[int], clusters: list[set[int]]
-) -> dict[str, float]:
-    """TP/FP/FN/TN, sensitivity, specificity and precision as SOURCES.md defines them."""
-    removed: set[int] = set()
-    for group in predicted:
-        ordered = sorted(group)
-        removed.update(ordered[1:])
-    in_cluster = set().union(*clusters) if clusters else set()
-    tp = fp = fn = tn = 0
-    for record_id in all_ids:
-        if record_id not in in_cluster:
-            if record_id in removed:
-                fp += 1
-            else:
-                tn += 1
-    for cluster in clusters:
-        kept = len(cluster - removed)
-        if kept == 0:
-            fp += 1
-            tp += len(cluster) - 1
-        else:
-            tn += 1
-            fn += kept - 1
-            tp += len(cluster) - kept
-    return {
-        "TP": tp,
-        "FP": fp,
-        "FN": fn,
-        "TN": tn,
-        "sensitivity": tp / (tp + fn) if tp + fn else 1.0,
-        "specificity": tn / (tn + fp) if tn + fp else 1.0,
-        "precision": tp / (tp + fp) if tp + fp else 1.0,
-    }
 
 
 # ---------------------------------------------------------------------- bib-dedupe
@@ -277,7 +120,7 @@ def run_bibdedupe(python: Path, records: list[DedupRecord]) -> tuple[list[set[in
             stdout=subprocess.DEVNULL,
         )
         result = json.loads(target.read_text(encoding="utf-8"))
-    groups = [{_id_number(i) for i in group} for group in result["groups"]]
+    groups = [{id_number(i) for i in group} for group in result["groups"]]
     return groups, result["seconds"]
 
 
@@ -296,7 +139,7 @@ def bench_sets(names: list[str], with_bibdedupe: bool) -> None:
     python = ensure_bibdedupe_env() if with_bibdedupe else None
     header = f"  {'':<24}{'TP':>6}{'FP':>5}{'FN':>6}{'TN':>6}{'sens':>8}{'spec':>8}{'time':>10}"
     for name in names:
-        labelled = load_set(name)
+        labelled = load_set(CORPUS, name)
         ids = [r.id for r in labelled.records]
         started = time.perf_counter()
         groups: list[CandidateGroup] = find_duplicates(labelled.records)
@@ -319,28 +162,9 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def dedup_records(rows: list[dict]) -> list[DedupRecord]:
-    """Synthetic records (benches.synthetic) as the engine takes them, ids from 1."""
-    return [
-        DedupRecord(
-            id=index + 1,
-            title=row["title"],
-            authors=tuple(row["authors"]),
-            year=row["year"],
-            journal=row["journal"],
-            volume=row["volume"],
-            issue=row["issue"],
-            pages=row["pages"],
-            doi=row["doi"],
-            abstract=row["abstract"],
-        )
-        for index, row in enumerate(rows)
-    ]
-
-
 def speed_one(n: int) -> None:
     """One size in a fresh process, so the peak memory belongs to this size alone."""
-    from benches.synthetic import generate_records
+    from seeds.synthetic import generate_records
 
     rows = generate_records(n, seed=1, duplicate_fraction=0.3)
     records = dedup_records(rows)

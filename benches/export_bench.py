@@ -40,13 +40,13 @@ def setup(records: int, studies: int) -> None:
     from django.utils import timezone
 
     call_command("migrate", verbosity=0)
-    from benches.synthetic import generate_records, write_ris
     from extraction import services as extraction_services
     from extraction.models import Extraction, Study
     from reviewmgr import bulk, services
     from reviewmgr.models import User
     from screening.models import Decision, RecordScreening, Stage
     from screening.services import sync_screening_rows
+    from seeds.synthetic import generate_records, write_ris
 
     lead = User.objects.create_user("bench-lead")
     a, b = User.objects.create_user("bench-a"), User.objects.create_user("bench-b")

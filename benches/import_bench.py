@@ -112,7 +112,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    from benches.synthetic import generate_records, write_ris
+    from seeds.synthetic import generate_records, write_ris
 
     engine = "PostgreSQL" if args.database_url else "SQLite"
     print(

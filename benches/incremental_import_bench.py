@@ -94,7 +94,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
-    from benches.synthetic import generate_records, write_ris
+    from seeds.synthetic import generate_records, write_ris
 
     engine = "PostgreSQL" if args.database_url else "SQLite"
     records = generate_records(args.base + args.update, seed=args.seed, duplicate_fraction=0.3)

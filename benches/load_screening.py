@@ -158,10 +158,10 @@ def seed_synthetic(review, lead, count: int) -> dict[int, bool]:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from benches.synthetic import generate_records
     from reviewmgr import bulk
     from reviewmgr.models import ImportBatch, Record
     from screening.services import sync_screening_rows
+    from seeds.synthetic import generate_records
 
     started = time.perf_counter()
     batch = ImportBatch.objects.create(

@@ -40,13 +40,13 @@ def child(records: int, decisions: int) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from benches.synthetic import generate_records, write_ris
     from reviewmgr import services
     from reviewmgr.models import User
     from screening import prioritisation, queue
     from screening.models import Decision, RecordScreening, ReviewerPriority, Stage
     from screening.ranking import order_queue
     from screening.services import config_for, sync_screening_rows
+    from seeds.synthetic import generate_records, write_ris
 
     lead = User.objects.create_user("bench-lead")
     review = services.create_review(title="Bench", slug="bench", user=lead)

@@ -201,7 +201,7 @@ def summarise(results: list[dict]) -> None:
 
 
 def synthetic_texts(n: int) -> list[str]:
-    from benches.synthetic import generate_records
+    from seeds.synthetic import generate_records
 
     return [f"{r['title']} {r['abstract']}" for r in generate_records(n, seed=7)]
 

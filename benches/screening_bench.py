@@ -54,7 +54,7 @@ django.setup()
 from django.core.management import call_command
 call_command("migrate", verbosity=0)
 call_command("collectstatic", "--noinput", verbosity=0)
-from benches.synthetic import generate_records, write_ris
+from seeds.synthetic import generate_records, write_ris
 from reviewmgr import services
 from reviewmgr.models import Membership, User
 from screening.services import sync_screening_rows

@@ -16,7 +16,9 @@ from reviewmgr.dedup import (
     normalise_title,
     pair_score,
 )
+from reviewmgr.dedup.evaluation import evaluate, load_set
 from reviewmgr.importers import normalise as norm
+from seeds.synthetic import dedup_records, generate_records
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "dedup"
 
@@ -329,8 +331,6 @@ def test_groups_explain_themselves():
 
 
 def test_no_record_is_in_two_groups():
-    from benches.synthetic import generate_records
-
     rows = generate_records(1500, seed=7, duplicate_fraction=0.3)
     groups = find_duplicates(_records(rows))
     ids = [record_id for group in groups for record_id in group.record_ids]
@@ -339,8 +339,6 @@ def test_no_record_is_in_two_groups():
 
 
 def test_importing_the_same_file_twice_flags_every_record_of_the_copy():
-    from benches.synthetic import generate_records
-
     rows = generate_records(400, seed=3)
     existing = _records(rows)
     copy = [replace(record, id=record.id + 10_000) for record in existing]
@@ -372,17 +370,13 @@ def test_records_without_a_title_only_match_on_an_identifier():
 
 
 def _records(rows: list[dict]) -> list[DedupRecord]:
-    from benches.dedup_bench import dedup_records
-
     return dedup_records(rows)
 
 
 def _corpus_set(name: str):
     if not CORPUS.exists():
         pytest.skip(f"the shared dedup corpus is not beside the checkout ({CORPUS})")
-    from benches.dedup_bench import evaluate, load_set
-
-    labelled = load_set(name)
+    labelled = load_set(CORPUS, name)
     groups = find_duplicates(labelled.records)
     ids = [r.id for r in labelled.records]
     automatic = evaluate([g.record_ids for g in groups if g.automatic], ids, labelled.clusters)

@@ -18,6 +18,8 @@ import random
 import unicodedata
 from pathlib import Path
 
+from reviewmgr.dedup.records import DedupRecord
+
 
 def _words(text: str) -> list[str]:
     return text.split()
@@ -553,3 +555,22 @@ def write_ris(records: list[dict], path: str | Path) -> None:
             lines += [f"KW  - {keyword}" for keyword in record.get("keywords", [])]
             lines.append("ER  - ")
             handle.write("\n".join(lines) + "\n\n")
+
+
+def dedup_records(rows: list[dict]) -> list[DedupRecord]:
+    """These records as the duplicate engine takes them, ids from 1."""
+    return [
+        DedupRecord(
+            id=index + 1,
+            title=row["title"],
+            authors=tuple(row["authors"]),
+            year=row["year"],
+            journal=row["journal"],
+            volume=row["volume"],
+            issue=row["issue"],
+            pages=row["pages"],
+            doi=row["doi"],
+            abstract=row["abstract"],
+        )
+        for index, row in enumerate(rows)
+    ]
