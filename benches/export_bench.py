@@ -23,12 +23,13 @@ import pickle
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benches.environment import bench_environment  # noqa: E402
 
 
 def setup(records: int, studies: int) -> None:
@@ -247,20 +248,8 @@ def main() -> None:
             "baseline": lambda: baseline(*rest),
         }[mode]()
         return
-    with tempfile.TemporaryDirectory() as var:
-        env = {
-            **os.environ,
-            "REVIEWMGR_VAR_DIR": var,
-            "DJANGO_SETTINGS_MODULE": "reviewmgr.settings",
-            "TASKS_BACKEND": "django.tasks.backends.dummy.DummyBackend",
-        }
-        if args.database_url != "sqlite":
-            name = "reviewmgr_bench_export"
-            subprocess.run(
-                ["dropdb", "--if-exists", "-h", "127.0.0.1", "-U", "postgres", name], check=True
-            )
-            subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
-            env["DATABASE_URL"] = f"{args.database_url.rsplit('/', 1)[0]}/{name}"
+    with bench_environment(args.database_url, name="export") as env:
+        var = env["var"]
         subprocess.run(
             [
                 sys.executable,

@@ -11,16 +11,15 @@ and peak resident memory of each, and the backup's size.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benches.environment import bench_environment  # noqa: E402
 from benches.export_bench import peak_mb, setup  # noqa: E402
 
 
@@ -70,14 +69,8 @@ def main() -> None:
             "backup": lambda: backup(*rest),
         }[mode]()
         return
-    with tempfile.TemporaryDirectory() as var:
-        env = {
-            **os.environ,
-            "REVIEWMGR_VAR_DIR": var,
-            "DJANGO_SETTINGS_MODULE": "reviewmgr.settings",
-            "TASKS_BACKEND": "django.tasks.backends.dummy.DummyBackend",
-        }
-        env.pop("DATABASE_URL", None)
+    with bench_environment() as env:
+        var = env["var"]
         for mode, *extra in (("setup",), ("counts",), ("backup", f"{var}/backup.json")):
             out = subprocess.run(
                 [sys.executable, __file__, "--records", str(args.records), "--studies",

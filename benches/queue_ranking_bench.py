@@ -24,12 +24,13 @@ import argparse
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benches.environment import add_database_argument, bench_environment  # noqa: E402
 
 
 def child(records: int, decisions: int) -> None:
@@ -134,53 +135,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--decisions", type=int, default=1000)
-    parser.add_argument(
-        "--database-url",
-        default="postgres://postgres@127.0.0.1:5432/postgres",
-        help='PostgreSQL server URL, or "sqlite"',
-    )
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    add_database_argument(parser)
     args = parser.parse_args()
     if args.child:
         child(args.records, args.decisions)
         return
 
-    with tempfile.TemporaryDirectory() as var:
-        env = {
-            **os.environ,
-            "REVIEWMGR_VAR_DIR": var,
-            "DJANGO_SETTINGS_MODULE": "reviewmgr.settings",
-        }
-        env["TASKS_BACKEND"] = "django.tasks.backends.dummy.DummyBackend"
-        dropdb = None
-        if args.database_url != "sqlite":
-            server = args.database_url.rsplit("/", 1)[0]
-            name = f"reviewmgr_bench_ranking_{os.getpid()}"
-            subprocess.run(
-                ["dropdb", "--if-exists", "-h", "127.0.0.1", "-U", "postgres", name], check=True
-            )
-            subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
-            env["DATABASE_URL"] = f"{server}/{name}"
-            dropdb = ["dropdb", "-h", "127.0.0.1", "-U", "postgres", name]
-        try:
-            subprocess.run(
-                [
-                    sys.executable,
-                    __file__,
-                    "--child",
-                    "--records",
-                    str(args.records),
-                    "--decisions",
-                    str(args.decisions),
-                ],
-                env=env,
-                cwd=ROOT,
-                check=True,
-            )
-        finally:
-            if dropdb:
-                subprocess.run(dropdb, check=False)
-
+    with bench_environment(args.database_url, name="ranking") as env:
+        subprocess.run(
+            [sys.executable, __file__, "--child", "--records", str(args.records),
+             "--decisions", str(args.decisions)],
+            env=env, cwd=ROOT, check=True,
+        )  # fmt: skip
 
 if __name__ == "__main__":
     main()

@@ -356,6 +356,8 @@ class Record(models.Model):
         ]
         indexes = [
             models.Index(fields=["review", "year"], name="reviewmgr_record_review_year"),
+            # the API's pages: a review's records after an id, in id order
+            models.Index(fields=["review", "id"], name="reviewmgr_record_review_id"),
             models.Index(
                 fields=["review"],
                 condition=Q(keys_written=False),
