@@ -28,7 +28,7 @@ def test_a_request_without_a_token_gets_401_and_says_how_to_authenticate(db):
 
 def test_the_account_page_shows_a_new_token_once_and_keeps_only_its_digest(client, reviewer):
     client.force_login(reviewer)
-    response = client.post(reverse("api_tokens:list"), {"name": "R on my laptop"})
+    response = client.post(reverse("api_tokens:list"), {"name": "R on my laptop"}, follow=True)
     text = response.context["made"]
     assert text.startswith("rvm_") and text in response.content.decode()
     assert response["Cache-Control"] == "no-store"
