@@ -58,6 +58,9 @@ SETS = {
 }
 
 
+RANKER_OPTIONS: dict = {}
+
+
 def load_set(name: str) -> tuple[list[str], np.ndarray]:
     filename, label_column, _, _ = SETS[name]
     frame = pd.read_csv(CORPUS / filename)
@@ -138,8 +141,9 @@ def bench_set(name: str, seeds: list[int], python: Path | None) -> dict:
                 theirs = pool.submit(run_asreview, python, name, priors, seed)
             started = time.perf_counter()
             ours = simulate(
-                texts, labels, seed=seed, prior_relevant=priors[0], prior_irrelevant=priors[1]
-            )
+                texts, labels, seed=seed, prior_relevant=priors[0], prior_irrelevant=priors[1],
+                ranker_options=RANKER_OPTIONS,
+            )  # fmt: skip
             our_seconds = time.perf_counter() - started
             asr = asr_seconds = None
             if theirs is not None:
@@ -163,9 +167,10 @@ def bench_set(name: str, seeds: list[int], python: Path | None) -> dict:
 
     ours, asr = first
     others = [] if asr is None else [("ASReview LAB default", asr)]
+    variant = "_bounded" if RANKER_OPTIONS.get("bounded") else ""  # the docs show the default
     image = plot_recall_curve(
         ours,
-        IMAGES / f"recall_{name}.png",
+        IMAGES / f"recall_{name}{variant}.png",
         label="reviewmgr",
         others=others,
         title=f"{name}: seed {seeds[0]}, priors {list(draw_priors(labels, seeds[0]))}",
@@ -258,10 +263,17 @@ def main() -> None:
     parser.add_argument("--no-asreview", action="store_true")
     parser.add_argument("--no-timing", action="store_true")
     parser.add_argument("--timing-only", action="store_true")
+    parser.add_argument(
+        "--bounded",
+        action="store_true",
+        help="hashed unigram features, as reviews of 200,000 records or more get them",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
     report: dict = {}
+    if args.bounded:
+        RANKER_OPTIONS["bounded"] = True
     if not args.timing_only:
         python = None if args.no_asreview else asreview_python()
         if python is not None:

@@ -81,16 +81,19 @@ def _fitted_ranker(review: Review) -> tuple[Ranker, np.ndarray] | None:
         cached = _fitted.get(review.pk)
     if cached is not None and cached[0] == signature:
         return cached[1], cached[2]
-    texts, ids = [], []
+    ids = []
     records = (
         Record.objects.filter(pk__in=rows.values("record_id"))
         .order_by("pk")
         .values_list("pk", "title", "abstract", "keywords")
     )
-    for pk, title, abstract, keywords in records.iterator(chunk_size=5000):
-        ids.append(pk)
-        texts.append(record_text(title, abstract, keywords))
-    ranker = Ranker(seed=review.pk).fit(texts)
+
+    def texts():  # read as the ranker reads them: a large review is never all in memory
+        for pk, title, abstract, keywords in records.iterator(chunk_size=5000):
+            ids.append(pk)
+            yield record_text(title, abstract, keywords)
+
+    ranker = Ranker(seed=review.pk).fit(texts(), count=shape["n"])
     record_ids = np.asarray(ids, dtype=np.int64)
     with _fitted_lock:
         _fitted.pop(review.pk, None)

@@ -9,7 +9,9 @@ see docs/benchmarks.md):
 - Features are fitted once per review on all its texts: TF-IDF of word unigrams and bigrams
   with sublinear term frequency, L2-normalised rows, kept sparse. Character n-grams are
   available (``char_ngrams=True``) but cost about ten times the training time for no steady
-  gain.
+  gain. From ``BOUNDED_FROM`` records on, the same features are hashed instead
+  (``HashedTfidf``): no vocabulary is held and the texts are read a chunk at a time
+  (docs/benchmarks.md compares the two).
 - Two scorers are trained on the decisions so far and their scores added after each is
   standardised over the whole review (so scores of any subset stay comparable):
   a logistic regression (weight 1), which learns what separates relevant from irrelevant
@@ -23,18 +25,115 @@ see docs/benchmarks.md):
   ranked by cosine similarity to the given keywords and relevant records.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import islice
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 from sklearn.svm import LinearSVC
 
 # ensemble members and their weights in the summed, standardised score
 DEFAULT_MEMBERS = {"logistic": 1.0, "rocchio": 0.5, "svm": 0.0}
+# From this many records on, features are hashed (bounded memory) rather than a vocabulary.
+BOUNDED_FROM = 200_000
+
+
+def _chunks(texts: Iterable[str], size: int) -> Iterator[list[str]]:
+    it = iter(texts)
+    while chunk := list(islice(it, size)):
+        yield [text or "" for text in chunk]
+
+
+class HashedTfidf:
+    """TF-IDF of word unigrams and bigrams over a fixed, hashed space of 2**20 columns, as
+    the vocabulary's features otherwise: sublinear term frequency, smoothed idf (as
+    scikit-learn's), terms in over 95% of records dropped, rows L2-normalised. Fitted from an
+    iterable read a chunk at a time and weighed in place: no vocabulary and no list of texts
+    is held, only the matrix (8 bytes per term of a record, about 2.4 KB per abstract, kept
+    in its chunks) and one chunk of text. (Unigrams alone, or each record's 160 strongest
+    terms, would halve the matrix but lost 8 to 18 points of WSS@95 on the Nudging set.)"""
+
+    n_features = 2**20
+    chunk = 5_000  # a chunk's n-grams are Python strings while it is hashed
+
+    def __init__(self) -> None:
+        self._hasher = HashingVectorizer(
+            n_features=self.n_features,
+            ngram_range=(1, 2),
+            alternate_sign=False,
+            norm=None,
+            dtype=np.float32,
+        )
+        self._frequency = np.zeros(self.n_features, dtype=np.int64)
+        self._n = 0
+        self._idf: np.ndarray | None = None
+
+    def fit_transform(self, texts: Iterable[str]) -> "RowBlocks":
+        """Counts a chunk at a time; the idf, known only at the end, then weighs each chunk
+        in place. The chunks stay as they are, never copied into one matrix (``RowBlocks``)."""
+        blocks = []
+        for chunk in _chunks(texts, self.chunk):
+            counts = self._hasher.transform(chunk)
+            # the hasher leaves its arrays as views of buffers sized for every token before
+            # repeats were summed (about 1.5 times the terms): keep compact copies instead
+            counts.data, counts.indices = counts.data.copy(), counts.indices.copy()
+            self._frequency += np.bincount(counts.indices, minlength=self.n_features)
+            self._n += counts.shape[0]
+            blocks.append(counts)
+        self._idf = (np.log((1 + self._n) / (1 + self._frequency)) + 1).astype(np.float32)
+        self._idf[self._frequency > 0.95 * self._n] = 0
+        return RowBlocks([self._weigh(block) for block in blocks], self.n_features)
+
+    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        return self._weigh(self._hasher.transform([text or "" for text in texts]))
+
+    def _weigh(self, counts: sparse.csr_matrix) -> sparse.csr_matrix:
+        np.log(counts.data, out=counts.data)
+        counts.data += 1
+        counts.data *= self._idf[counts.indices]
+        counts.eliminate_zeros()
+        return normalize(counts, copy=False)
+
+
+class RowBlocks:
+    """A tall sparse matrix kept as the blocks of rows it was built in, for what the ranker
+    asks of it: its shape, a product with a vector, and some of its rows (as one CSR
+    matrix, in the order asked). Stacking the blocks would copy the whole matrix."""
+
+    def __init__(self, blocks: list[sparse.csr_matrix], n_columns: int) -> None:
+        self.blocks = blocks
+        self.starts = np.cumsum([0] + [block.shape[0] for block in blocks])
+        self.shape = (int(self.starts[-1]), n_columns)
+
+    @property
+    def nnz(self) -> int:
+        return sum(block.nnz for block in self.blocks)
+
+    def __matmul__(self, vector: np.ndarray) -> np.ndarray:
+        if not self.blocks:
+            return np.zeros(0)
+        return np.concatenate([block @ vector for block in self.blocks])
+
+    def __getitem__(self, rows) -> sparse.csr_matrix:
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.size and (rows.min() < 0 or rows.max() >= self.shape[0]):
+            raise IndexError("a row is outside the matrix")
+        where = np.searchsorted(self.starts, rows, side="right") - 1
+        by_block = np.argsort(where, kind="stable")
+        parts = [
+            self.blocks[block][rows[by_block][where[by_block] == block] - self.starts[block]]
+            for block in np.unique(where)
+        ]
+        if not parts:
+            return sparse.csr_matrix((0, self.shape[1]), dtype=np.float32)
+        stacked = sparse.vstack(parts, format="csr")
+        back = np.empty_like(by_block)
+        back[by_block] = np.arange(by_block.size)
+        return stacked[back]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +165,7 @@ class Ranker:
         rocchio_negative: float = 0.5,
         members: Mapping[str, float] | None = None,
         min_df: int = 1,
+        bounded: bool = False,
     ) -> None:
         members = dict(DEFAULT_MEMBERS if members is None else members)
         if not members or set(members) - set(DEFAULT_MEMBERS) or min(members.values()) < 0:
@@ -78,8 +178,9 @@ class Ranker:
         self.rocchio_negative = rocchio_negative
         self.members = {name: weight for name, weight in members.items() if weight > 0}
         self.min_df = min_df
-        self._features: sparse.csr_matrix | None = None
-        self._word_vectoriser: TfidfVectorizer | None = None
+        self.bounded = bounded  # hashed features whatever the size (see HashedTfidf)
+        self._features: sparse.csr_matrix | RowBlocks | None = None
+        self._word_vectoriser: TfidfVectorizer | HashedTfidf | None = None
         self._char_vectoriser: TfidfVectorizer | None = None
         # one (weight, coefficients, intercept, mean, std) per member; empty until trained
         # on both classes
@@ -88,14 +189,26 @@ class Ranker:
 
     # features
 
-    def fit(self, texts: Sequence[str]) -> "Ranker":
+    def fit(self, texts: Iterable[str], *, count: int | None = None) -> "Ranker":
         """Fit TF-IDF on the whole review's texts. Labels are not used.
 
-        Cost grows with the collection: about 5 s per 20,000 abstracts on one core.
+        Cost grows with the collection: about 5 s per 20,000 abstracts on one core. With
+        `count` (the number of texts) of ``BOUNDED_FROM`` or more, `texts` may be any
+        iterable (a database cursor): it is read once, a chunk at a time, into hashed
+        features (see ``HashedTfidf``).
         """
+        large = count is not None and count >= BOUNDED_FROM
+        if (self.bounded or large) and not self.char_ngrams:
+            self._word_vectoriser = HashedTfidf()
+            self._features = self._word_vectoriser.fit_transform(texts)
+            if self._features.shape[0] == 0:
+                raise ValueError("a review with no records cannot be ranked")
+            self._linear = []
+            self._relevant_idx = np.empty(0, dtype=np.int64)
+            return self
+        texts = [text or "" for text in texts]
         if len(texts) == 0:
             raise ValueError("a review with no records cannot be ranked")
-        texts = [text or "" for text in texts]
         self._word_vectoriser = TfidfVectorizer(
             ngram_range=(1, 2),
             sublinear_tf=True,
@@ -124,7 +237,7 @@ class Ranker:
     def n_records(self) -> int:
         return self._require_features().shape[0]
 
-    def _require_features(self) -> sparse.csr_matrix:
+    def _require_features(self) -> sparse.csr_matrix | RowBlocks:
         if self._features is None:
             raise NotFittedError("call fit() with the review's texts first")
         return self._features

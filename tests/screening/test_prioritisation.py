@@ -93,9 +93,16 @@ def test_cold_start_ranks_records_like_the_known_relevant_ones_first(mixed_revie
     assert all(is_relevant(title) for title in top)
 
 
+@pytest.mark.parametrize("hashed", [False, True], ids=["vocabulary", "hashed"])
 def test_the_queue_retrains_in_the_background_after_every_few_decisions(
-    mixed_review, reviewer, django_capture_on_commit_callbacks
+    mixed_review, reviewer, django_capture_on_commit_callbacks, monkeypatch, hashed
 ):
+    """`hashed`: as a review of BOUNDED_FROM records or more is ranked, read from the
+    database as a stream into hashed features (the threshold lowered to this small review)."""
+    from screening import ranking
+
+    if hashed:
+        monkeypatch.setattr(ranking, "BOUNDED_FROM", 10)
     config = services.config_for(mixed_review)
     config.retrain_every, config.exploration = 3, 0
     config.save()
@@ -112,6 +119,8 @@ def test_the_queue_retrains_in_the_background_after_every_few_decisions(
         services.record_decision(record=relevant, user=reviewer, stage=TA, verdict="include")
 
     assert Ranking.objects.filter(review=mixed_review).exists()
+    fitted, _ = prioritisation._fitted_ranker(mixed_review)
+    assert isinstance(fitted._word_vectoriser, ranking.HashedTfidf) == hashed
     # the five other relevant records now lead the reviewer's queue
     assert all(is_relevant(title) for title in queue_titles(mixed_review, reviewer, 5))
 

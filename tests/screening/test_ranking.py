@@ -262,3 +262,66 @@ def test_everything_screened_means_recall_is_certain():
     assert estimate.should_stop
     assert estimate.recall_lower_bound == 1.0
     assert estimate.estimated_relevant_total == 2
+
+
+# Large reviews: hashed features -------------------------------------------------------------
+
+
+def test_hashed_features_are_scikit_learns_tfidf_in_a_hashed_space():
+    from scipy import sparse
+    from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+    from sklearn.preprocessing import normalize
+
+    from screening.ranking import HashedTfidf
+
+    words = ["IL-6", "TNF", "IL-1b", "BDNF", "NGF"] * 8
+    texts = [f"platelet rich plasma {w} neuropathic pain rat {i}" for i, w in enumerate(words)]
+    texts += ["", "pain pain pain"]
+    hashed = HashedTfidf()
+    hashed.chunk = 7  # several chunks
+    blocks = hashed.fit_transform(iter(texts))
+    assert len(blocks.blocks) == 6  # kept in its chunks, never stacked into a copy
+    ours = blocks[np.arange(len(texts))]
+    counts = HashingVectorizer(
+        n_features=2**20, ngram_range=(1, 2), alternate_sign=False, norm=None
+    ).transform(texts)
+    frequency = np.diff(counts.tocsc().indptr)
+    kept = sparse.diags((frequency <= 0.95 * len(texts)).astype(float))
+    theirs = normalize(TfidfTransformer(sublinear_tf=True, norm=None).fit_transform(counts) @ kept)
+    assert ours.shape == theirs.shape == (len(texts), 2**20)
+    assert abs(ours - theirs).max() < 1e-6
+    assert ours[len(texts) - 2].nnz == 0  # an empty record stays empty, not NaN
+    vector = np.random.default_rng(1).random(2**20)
+    assert np.allclose(blocks @ vector, theirs @ vector, atol=1e-5)
+    picked = [40, 3, 17, 3, 0]  # any rows, in the order asked, across chunks, repeated
+    assert abs(blocks[picked] - theirs[picked]).max() < 1e-6
+    assert abs(hashed.transform(["IL-6 neuropathic pain"]) - normalize(
+        TfidfTransformer(sublinear_tf=True, norm=None).fit(counts).transform(
+            HashingVectorizer(n_features=2**20, ngram_range=(1, 2), alternate_sign=False,
+                              norm=None).transform(["IL-6 neuropathic pain"])) @ kept
+    )).max() < 1e-6  # fmt: skip
+
+
+def test_a_large_review_is_read_once_as_a_stream_and_ranked_in_the_hashed_space(monkeypatch):
+    from screening import ranking
+
+    monkeypatch.setattr(ranking, "BOUNDED_FROM", 10)
+    relevant = "platelet-rich plasma lowers IL-6 in neuropathic pain"
+    texts = [relevant + f" study {i}" for i in range(6)] + [
+        f"statins and stroke in the elderly cohort {i}" for i in range(30)
+    ]
+    reads = []
+
+    def stream():
+        for text in texts:
+            reads.append(1)
+            yield text
+
+    ranker = Ranker(seed=1).fit(stream(), count=len(texts))
+    assert len(reads) == len(texts)  # one pass, never held as a list by the caller
+    assert isinstance(ranker._word_vectoriser, ranking.HashedTfidf)
+    ranker.train([0, 10], [True, False])
+    order = np.argsort(-ranker.scores())
+    assert set(order[:6]) == set(range(6))
+    small = Ranker(seed=1).fit(texts[3:9], count=6)
+    assert not isinstance(small._word_vectoriser, ranking.HashedTfidf)
