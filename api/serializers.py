@@ -10,6 +10,8 @@ from rest_framework import serializers
 from extraction import prisma
 from extraction.models import ExportJob, Extraction, Study
 from extraction.prisma import PrismaCounts
+from reviewmgr.forms import check_search_export
+from reviewmgr.importers import FORMATS
 from reviewmgr.models import ImportBatch, Membership, Record, Review
 from screening.models import Decision, RecordScreening, Stage, Verdict
 
@@ -77,7 +79,10 @@ class UploadSerializer(serializers.Serializer):
     source_detail = serializers.CharField(max_length=200, required=False, default="")
     search_date = serializers.DateField(required=False, allow_null=True, default=None)
     search_string = serializers.CharField(required=False, default="")
-    format = serializers.CharField(required=False, default="auto")
+    format = serializers.ChoiceField(
+        choices=["auto", *FORMATS], required=False, default="auto",
+        help_text="Detected from the content unless given.",
+    )  # fmt: skip
     lenient = serializers.BooleanField(
         required=False, default=False, help_text="Import the good records and list the bad ones."
     )
@@ -87,6 +92,10 @@ class UploadSerializer(serializers.Serializer):
         help_text="For a spreadsheet: {column heading: record field}. Without it, a sheet whose "
         "title column is not recognised waits in status 'mapping'.",
     )
+
+    def validate_file(self, upload):
+        check_search_export(upload)  # the upload page's checks: size, empty, zip bomb
+        return upload
 
 
 class DecisionSerializer(serializers.ModelSerializer):

@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benches.environment import add_database_argument, bench_environment  # noqa: E402
+from benches.environment import add_bench_arguments, bench_environment  # noqa: E402
 
 PAGE = 1000
 
@@ -103,7 +103,7 @@ def child(records: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=200_000)
-    add_database_argument(parser)
+    add_bench_arguments(parser)
     args = parser.parse_args()
     if args.child:
         child(args.records)

@@ -38,7 +38,8 @@ def bench_environment(database_url: str = "sqlite", *, name: str = "bench") -> I
                 subprocess.run(["dropdb", *PSQL, database], check=False)
 
 
-def add_database_argument(parser, default: str = "postgres://postgres@127.0.0.1:5432/postgres"):
+def add_bench_arguments(parser, default: str = "postgres://postgres@127.0.0.1:5432/postgres"):
+    """--database-url, and the hidden --child with which a bench runs itself in a child."""
     parser.add_argument(
         "--database-url", default=default, help='PostgreSQL server URL, or "sqlite"'
     )

@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benches.environment import add_database_argument, bench_environment  # noqa: E402
+from benches.environment import add_bench_arguments, bench_environment  # noqa: E402
 
 
 def child(records: int, decisions: int) -> None:
@@ -135,7 +135,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--decisions", type=int, default=1000)
-    add_database_argument(parser)
+    add_bench_arguments(parser)
     args = parser.parse_args()
     if args.child:
         child(args.records, args.decisions)

@@ -459,10 +459,10 @@ def _arm_cells(arm, kind: str) -> list:
     return [arm.group, arm.n, arm.events, None, how]
 
 
-def _analysis_rows(item: reporting.Pooled, settings: reporting.Settings) -> Iterator[list]:
-    key = item.key
-    head = [
-        key.title,
+def key_cells(key) -> list:
+    """What an analysis pools, as cells: outcome, compartment, species, assay class, values,
+    direction, comparison and time window (the workbook's and the R tables' columns)."""
+    return [
         key.outcome,
         key.compartment,
         key.species,
@@ -472,6 +472,11 @@ def _analysis_rows(item: reporting.Pooled, settings: reporting.Settings) -> Iter
         key.contrast,
         key.window.title,
     ]
+
+
+def _analysis_rows(item: reporting.Pooled, settings: reporting.Settings) -> Iterator[list]:
+    key = item.key
+    head = [key.title, *key_cells(key)]
     display = reporting.result_value(item.result, "display") or (lambda value: value)
     for entry, effect in item.rows:
         effect_cells = [None, None, None]

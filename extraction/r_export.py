@@ -173,17 +173,7 @@ def analysis_sheet(item: reporting.Pooled, facts: StudyFacts | None = None) -> S
 
 def _analysis_rows(item: reporting.Pooled, facts: StudyFacts) -> Iterator[list]:
     key = item.key
-    moderators = [
-        key.outcome,
-        key.compartment,
-        key.species,
-        key.assay_class,
-        key.values,
-        key.direction,
-        key.contrast,
-        key.window.title,
-        key.window.basis,
-    ]
+    moderators = [*exports.key_cells(key), key.window.basis]
     for entry, effect in item.rows:
         t, c = entry.treatment, entry.control
         if key.kind == "continuous":

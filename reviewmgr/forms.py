@@ -30,6 +30,15 @@ def check_zip_expansion(upload: UploadedFile) -> None:
         raise ValidationError(str(error), code="zip_bomb") from None
 
 
+def check_search_export(upload: UploadedFile) -> None:
+    """What every uploaded search export must pass before it is kept: within the size limit,
+    not empty, not a zip bomb. The upload page and the API check the same."""
+    check_upload_size(upload)
+    if upload.size == 0:
+        raise ValidationError("The file is empty.", code="empty")
+    check_zip_expansion(upload)
+
+
 def split_keywords(text: str) -> list[str]:
     """Keywords one per line or separated by commas, blanks and repeats dropped."""
     seen: dict[str, None] = {}
@@ -132,10 +141,7 @@ class UploadForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        check_upload_size(upload)
-        if upload.size == 0:
-            raise ValidationError("The file is empty.", code="empty")
-        check_zip_expansion(upload)
+        check_search_export(upload)
         return upload
 
 

@@ -122,18 +122,20 @@ class RowBlocks:
         rows = np.asarray(rows, dtype=np.int64)
         if rows.size and (rows.min() < 0 or rows.max() >= self.shape[0]):
             raise IndexError("a row is outside the matrix")
-        where = np.searchsorted(self.starts, rows, side="right") - 1
-        by_block = np.argsort(where, kind="stable")
-        parts = [
-            self.blocks[block][rows[by_block][where[by_block] == block] - self.starts[block]]
-            for block in np.unique(where)
-        ]
-        if not parts:
+        if rows.size == 0:
             return sparse.csr_matrix((0, self.shape[1]), dtype=np.float32)
-        stacked = sparse.vstack(parts, format="csr")
+        # the rows asked, sorted by block; each block gives its own at once
+        by_block = np.argsort(rows, kind="stable")
+        ordered = rows[by_block]
+        bounds = np.searchsorted(ordered, self.starts)
+        parts = [
+            self.blocks[block][ordered[low:high] - self.starts[block]]
+            for block, (low, high) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))
+            if high > low
+        ]
         back = np.empty_like(by_block)
         back[by_block] = np.arange(by_block.size)
-        return stacked[back]
+        return sparse.vstack(parts, format="csr")[back]
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -51,19 +52,15 @@ def page(request: Request, queryset, serializer, **context) -> Response:
     return paginator.get_paginated_response(serializer(page, many=True, context=context).data)
 
 
-def choice(request: Request, name: str, choices, *, required: bool = False) -> str:
+def choice(request: Request, name: str, choices) -> str:
+    """The query parameter `name`, "" when not given; one of `choices` else a 400."""
     value = request.query_params.get(name, "")
-    if not value and not required:
-        return ""
-    if value not in choices:
-        allowed = ", ".join(choices)
-        raise bad(f"{name}: {value!r} is not one of {allowed}." if value else f"{name} is needed.")
+    if value and value not in choices:
+        raise bad(f"{name}: {value!r} is not one of {', '.join(choices)}.")
     return value
 
 
-def bad(message: str):
-    from rest_framework.exceptions import ValidationError
-
+def bad(message: str) -> ValidationError:
     return ValidationError({"detail": message})
 
 
@@ -80,3 +77,7 @@ def stage_state(review: Review, record_id: int, stage: str) -> RecordScreening:
 
 FILE = OpenApiResponse(OpenApiTypes.BINARY, description="The file, as an attachment.")
 STAGE = OpenApiParameter("stage", str, enum=Stage.values, description="ta or ft")
+PAGED = [
+    OpenApiParameter("cursor", str, description="From the `next` or `previous` link."),
+    OpenApiParameter("page_size", int, description="Up to 1,000; 100 when not given."),
+]

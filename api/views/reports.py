@@ -9,7 +9,6 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
 )
@@ -23,9 +22,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api import serializers as out
+from api.negotiation import any_accept
 from api.parsers import JSONWithoutNullBytes
-from api.renderers import any_accept
-from api.views.common import FILE, LEAD, ById, page, page_of
+from api.views.common import FILE, LEAD, PAGED, page, page_of
 from extraction import export_jobs, reporting
 from extraction.models import ExportJob, Extraction, Study
 from extraction.prisma import counts_as_dict
@@ -54,7 +53,7 @@ def _reports(review: Review) -> dict[int, list[int]]:
 
 
 @extend_schema(
-    parameters=[OpenApiParameter("cursor", str), OpenApiParameter("page_size", int)],
+    parameters=PAGED,
     responses=page_of(out.StudySerializer),
     operation_id="studies_list",
     tags=["studies"],
@@ -94,12 +93,12 @@ def _export_context(request: Request, review: Review) -> dict:
             reverse("api:export_download", args=[review.slug, job.pk])
         )
 
-    return {"download_url": download_url, "request": request}
+    return {"download_url": download_url}
 
 
 @extend_schema(
     methods=["GET"],
-    parameters=[OpenApiParameter("cursor", str), OpenApiParameter("page_size", int)],
+    parameters=PAGED,
     responses=page_of(out.ExportSerializer),
     operation_id="exports_list",
     tags=["exports"],
@@ -119,10 +118,7 @@ def export_list(request: Request, slug: str) -> Response:
     export_jobs.fail_stale_exports(review=review)
     context = _export_context(request, review)
     if request.method == "GET":
-        paginator = ById()
-        page = paginator.paginate_queryset(review.export_jobs.all(), request)
-        data = out.ExportSerializer(page, many=True, context=context).data
-        return paginator.get_paginated_response(data)
+        return page(request, review.export_jobs.all(), out.ExportSerializer, **context)
     given = out.ExportInputSerializer(data=request.data)
     given.is_valid(raise_exception=True)
     job = export_jobs.start_export(
@@ -139,7 +135,8 @@ def export_detail(request: Request, slug: str, pk: int) -> Response:
     review = get_review_for_user(request, slug, role=LEAD)
     export_jobs.fail_stale_exports(review=review)
     job = get_object_or_404(review.export_jobs, pk=pk)
-    return Response(out.ExportSerializer(job, context=_export_context(request, review)).data)
+    context = _export_context(request, review)
+    return Response(out.ExportSerializer(job, context=context).data)
 
 
 @extend_schema(

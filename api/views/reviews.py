@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api import serializers as out
-from api.views.common import LEAD, STAGE, bad, choice, page, page_of
+from api.views.common import LEAD, PAGED, STAGE, bad, choice, page, page_of
 from reviewmgr import services as core
 from reviewmgr.filters import RecordFilter
 from reviewmgr.importers import ImportFileError
@@ -81,8 +81,7 @@ def review_detail(request: Request, slug: str) -> Response:
             enum=["include", "only"],
             description="Removed duplicates are left out unless asked for.",
         ),
-        OpenApiParameter("cursor", str),
-        OpenApiParameter("page_size", int),
+        *PAGED,
     ],
     responses=page_of(out.RecordSerializer),
     operation_id="records_list",
@@ -140,7 +139,7 @@ def record_detail(request: Request, slug: str, pk: int) -> Response:
 @extend_schema(
     methods=["GET"], responses=page_of(out.BatchSerializer),
     operation_id="imports_list", tags=["imports"],
-    parameters=[OpenApiParameter("cursor", str), OpenApiParameter("page_size", int)],
+    parameters=PAGED,
 )  # fmt: skip
 @extend_schema(
     methods=["POST"],

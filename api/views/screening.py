@@ -6,7 +6,6 @@ from __future__ import annotations
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
-    OpenApiParameter,
     extend_schema,
 )
 from rest_framework import status
@@ -20,7 +19,7 @@ from rest_framework.response import Response
 
 from api import serializers as out
 from api.parsers import JSONWithoutNullBytes
-from api.views.common import LEAD, REVIEWER, STAGE, choice, page, page_of, stage_state
+from api.views.common import LEAD, PAGED, REVIEWER, STAGE, choice, page, page_of, stage_state
 from reviewmgr.permissions import get_review_for_user
 from screening import services as screening
 from screening.models import Decision, RecordScreening, Stage
@@ -30,7 +29,7 @@ from screening.models import Decision, RecordScreening, Stage
 
 @extend_schema(
     methods=["GET"],
-    parameters=[STAGE, OpenApiParameter("cursor", str), OpenApiParameter("page_size", int)],
+    parameters=[STAGE, *PAGED],
     responses=page_of(out.DecisionSerializer),
     operation_id="decisions_list",
     tags=["screening"],
@@ -111,7 +110,7 @@ def decision_detail(request: Request, slug: str, pk: int) -> Response:
 
 
 @extend_schema(
-    parameters=[STAGE, OpenApiParameter("cursor", str), OpenApiParameter("page_size", int)],
+    parameters=[STAGE, *PAGED],
     responses=page_of(out.ConflictSerializer),
     operation_id="conflicts_list",
     tags=["screening"],

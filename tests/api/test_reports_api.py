@@ -130,3 +130,25 @@ def test_the_review_says_which_stages_are_blind_and_the_callers_roles(api, world
     assert [(r["slug"], r["my_roles"]) for r in listed] == [(world.review.slug, ["reviewer"])]
     assert listed[0]["blind_stages"] == [Stage.FULL_TEXT, Stage.TITLE_ABSTRACT]
     assert api(world.outsider).get(reverse("api:review_list")).json() == []
+
+
+def test_an_upload_is_checked_as_on_the_upload_page_before_anything_is_kept(
+    api, review, lead, settings
+):
+    client = api(lead)
+    address = reverse("api:import_list", args=[review.slug])
+
+    def upload(name: str = "a.ris", **data):
+        handle = io.BytesIO(ris(["Trial A", "Trial B"]))
+        handle.name = name
+        return client.post(
+            address, {"file": handle, "source": "pubmed", **data}, format="multipart"
+        )
+
+    unknown = upload(format="pdf")
+    assert unknown.status_code == 400 and "format" in unknown.json()
+    settings.REVIEWMGR_MAX_UPLOAD_BYTES = 50
+    too_large = upload()
+    assert too_large.status_code == 400
+    assert "the limit is 50" in str(too_large.json()["file"])
+    assert not ImportBatch.objects.filter(review=review).exists()
